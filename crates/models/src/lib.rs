@@ -1,0 +1,61 @@
+//! Typed models of the WeChat Pay APIv3 member-card endpoint "修改用户会员卡信息" (update a user's
+//! member card, `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…`),
+//! generated from `schema/card-member.json` by `cargo xtask gen`.
+//!
+//! - the request body [`UpdateUserCardBody`] and the answer [`UserCard`], with their nested types;
+//!   optional fields left unset are absent from the JSON (never `null`);
+//! - open enums ([`CardType`], [`UserCardState`], [`DateType`], [`CommonFieldFlag`]): a value a
+//!   newer server sends parses as `Unknown` and is serialized back unchanged;
+//! - [`Timestamp`]: RFC 3339 times kept byte for byte (offset and precision);
+//! - [`SensitiveString`]: the values WeChat Pay wants encrypted; `Debug` prints `***`;
+//! - [`Validate`]: every limit of the schema, counted in characters, every violation reported
+//!   with its field path; [`from_json_strict`] adds unknown fields and wrong types;
+//! - [`SensitiveFields`]: the walk over the fields the schema marks `x-wechatpay-encrypted`;
+//! - [`Endpoint`] / [`EndpointRequest`]: the endpoint descriptor ([`UpdateUserCard`]) a client
+//!   or a server is written against.
+//!
+//! No HTTP and no cryptography here: the `wechatpay-card-client` crate sends these, the
+//! `wechatpay-signing` crate signs and encrypts.
+//!
+//! ```
+//! use wechatpay_card_models::{
+//!     DateInfo, DateType, Timestamp, UpdateUserCardBody, UpdateUserCardRequest, Validate,
+//! };
+//!
+//! let body = UpdateUserCardBody::new("1004", "obLatjnx9gnqzS4myYGmLZ7LgLBA")
+//!     .with_card_color("#FFFF00")
+//!     .with_level("钻石会员")
+//!     .with_phone_number("13800138000") // plaintext: the client encrypts it
+//!     .with_valid_date_information(
+//!         DateInfo::new(DateType::FixTimeRange)
+//!             .with_available_begin_time(Timestamp::parse("2020-05-20T13:29:35.120+08:00")?)
+//!             .with_available_end_time(Timestamp::parse("2021-05-20T13:29:35.120+08:00")?),
+//!     );
+//! let request = UpdateUserCardRequest::new("478515832665", "pbLatjvWOibDc5-TBnbUk1pD12o0", body);
+//! request.validate()?;
+//! assert_eq!(format!("{:?}", request.body.phone_number), "Some(***)");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#[rustfmt::skip]
+mod generated;
+
+mod endpoint;
+mod path;
+mod sensitive;
+mod timestamp;
+mod unknown;
+mod validation;
+
+pub use endpoint::{Endpoint, EndpointRequest, ErrorCodeInfo, Hosts};
+pub use generated::endpoints::*;
+pub use generated::enums::*;
+pub use generated::types::*;
+pub use path::{FieldPath, Mark};
+pub use sensitive::{SensitiveFields, SensitiveString};
+pub use timestamp::{InvalidTimestamp, Timestamp};
+pub use unknown::UnknownValue;
+pub use validation::{
+    Format, IntegerRules, OpenEnum, Pattern, Rule, StrictFields, StringRules, Validate,
+    ValidationError, Validator, Violation, from_json_strict,
+};

@@ -1,0 +1,326 @@
+//! Maintainer tasks for the workspace.
+//!
+//! - `cargo xtask gen` regenerates `crates/models/src/generated/` from `schema/card-member.json`;
+//!   `cargo xtask gen --check` fails (exit 1) when a generated file is not what the schema gives,
+//!   naming the file and the command that fixes it. CI runs the check, so generated code cannot
+//!   drift from the schema.
+//! - `cargo xtask test` runs every test suite: the workspace's, and the signing crate's again on
+//!   each cryptographic backend. It is the README's test command, and CI's.
+
+// A binary: `pub` marks what its modules share with each other.
+#![allow(unreachable_pub)]
+
+mod gen_endpoints;
+mod gen_enums;
+mod gen_impls;
+mod gen_types;
+mod spec;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The schema file, relative to the workspace root.
+const SCHEMA: &str = "schema/card-member.json";
+/// Where the generated modules go, relative to the workspace root.
+const OUT_DIR: &str = "crates/models/src/generated";
+
+const USAGE: &str = "usage: cargo xtask <gen [--check] | test>
+
+  gen           regenerate crates/models/src/generated/ from schema/
+  gen --check   fail if a generated file is not up to date (CI runs this)
+  test          run every test suite (the workspace, then each signing backend)";
+
+/// The test runs of `cargo xtask test`, in order: (what, cargo arguments).
+const TEST_RUNS: &[(&str, &[&str])] = &[
+    ("the workspace, default features", &["test", "--workspace"]),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let check = match args.as_slice() {
+        ["gen"] => false,
+        ["gen", "--check"] => true,
+        ["test"] => return test(&workspace_root()),
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match generate(&workspace_root(), check) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test(root: &Path) -> ExitCode {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    for (what, args) in TEST_RUNS {
+        println!("\n=== cargo {} ({what})", args.join(" "));
+        let status = std::process::Command::new(&cargo)
+            .args(*args)
+            .current_dir(root)
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                eprintln!("error: `cargo {}` failed ({s})", args.join(" "));
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("error: could not run cargo: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("\nall test suites passed");
+    ExitCode::SUCCESS
+}
+
+fn workspace_root() -> PathBuf {
+    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
+}
+
+fn generate(root: &Path, check: bool) -> Result<(), String> {
+    let text = std::fs::read_to_string(root.join(SCHEMA)).map_err(|e| format!("{SCHEMA}: {e}"))?;
+    let files = render(SCHEMA, &text)?;
+    let out_dir = root.join(OUT_DIR);
+    let mut stale = Vec::new();
+    for (name, contents) in &files {
+        let path = out_dir.join(name);
+        let current = std::fs::read_to_string(&path).ok();
+        if current.as_deref() == Some(contents.as_str()) {
+            continue;
+        }
+        if check {
+            stale.push(format!("{OUT_DIR}/{name}"));
+        } else {
+            std::fs::create_dir_all(&out_dir).map_err(|e| format!("{OUT_DIR}: {e}"))?;
+            std::fs::write(&path, contents).map_err(|e| format!("{OUT_DIR}/{name}: {e}"))?;
+            println!("wrote {OUT_DIR}/{name}");
+        }
+    }
+    // A file the generator no longer makes would linger (and still compile) unless removed.
+    if let Ok(entries) = std::fs::read_dir(&out_dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !files.iter().any(|(n, _)| *n == name) {
+                if check {
+                    stale.push(format!("{OUT_DIR}/{name} (no longer generated)"));
+                } else {
+                    std::fs::remove_file(entry.path())
+                        .map_err(|e| format!("{OUT_DIR}/{name}: {e}"))?;
+                    println!("removed {OUT_DIR}/{name}");
+                }
+            }
+        }
+    }
+    if stale.is_empty() {
+        if check {
+            println!("{OUT_DIR} is up to date with {SCHEMA}");
+        }
+        Ok(())
+    } else {
+        let mut message = String::new();
+        for file in &stale {
+            message.push_str(&format!("{file} was not up to date with {SCHEMA}\n"));
+        }
+        message.push_str("run `cargo xtask gen` and commit the result");
+        Err(message)
+    }
+}
+
+/// The generated files (name, contents) for the schema `text`, read from `source`.
+fn render(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
+    let (spec, _) = spec::parse(source, text)?;
+    let header = format!(
+        "// @generated by `cargo xtask gen` from {source}; do not edit by hand.\n\
+         // To change it, edit the schema (or xtask/src/) and run `cargo xtask gen`.\n\n"
+    );
+    let format = |tokens: proc_macro2::TokenStream, what: &str| -> Result<String, String> {
+        let file: syn::File =
+            syn::parse2(tokens).map_err(|e| format!("generated {what} does not parse: {e}"))?;
+        Ok(unparse(file))
+    };
+    let mod_rs = "//! Code generated from the schema: the data types (typify), open enums, endpoint\n\
+                  //! descriptors, constructors, validation, the sensitive-field walk and the\n\
+                  //! unknown-field check. The hand-written rest of the crate re-exports them.\n\n\
+                  mod builders;\n\
+                  pub(crate) mod endpoints;\n\
+                  pub(crate) mod enums;\n\
+                  mod sensitive;\n\
+                  mod strict;\n\
+                  pub(crate) mod types;\n\
+                  mod validate;\n";
+    let files = vec![
+        ("mod.rs", mod_rs.to_string()),
+        ("types.rs", unparse(gen_types::generate(&spec)?)),
+        ("enums.rs", format(gen_enums::generate(&spec), "enums")?),
+        (
+            "endpoints.rs",
+            format(gen_endpoints::generate(&spec)?, "endpoints")?,
+        ),
+        (
+            "builders.rs",
+            format(gen_impls::builders(&spec)?, "builders")?,
+        ),
+        (
+            "validate.rs",
+            format(gen_impls::validate(&spec), "validation")?,
+        ),
+        (
+            "sensitive.rs",
+            format(gen_impls::sensitive(&spec), "sensitive-field walk")?,
+        ),
+        (
+            "strict.rs",
+            format(gen_impls::strict(&spec), "unknown-field check")?,
+        ),
+    ];
+    Ok(files
+        .into_iter()
+        .map(|(name, body)| (name.to_string(), format!("{header}{body}")))
+        .collect())
+}
+
+/// prettyplease, with a space after `///` (typify writes doc attributes without one).
+fn unparse(mut file: syn::File) -> String {
+    use syn::visit_mut::VisitMut;
+    struct DocSpace;
+    impl VisitMut for DocSpace {
+        fn visit_attribute_mut(&mut self, attr: &mut syn::Attribute) {
+            if let syn::Meta::NameValue(nv) = &mut attr.meta
+                && nv.path.is_ident("doc")
+                && let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) = &mut nv.value
+            {
+                let text = s.value();
+                if !text.is_empty() && !text.starts_with(' ') {
+                    *s = syn::LitStr::new(&format!(" {text}"), s.span());
+                }
+            }
+        }
+    }
+    DocSpace.visit_file_mut(&mut file);
+    prettyplease::unparse(&file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> serde_json::Value {
+        let text = std::fs::read_to_string(workspace_root().join(SCHEMA)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn render_value(schema: &serde_json::Value) -> Result<Vec<(String, String)>, String> {
+        render(SCHEMA, &serde_json::to_string(schema).unwrap())
+    }
+
+    fn file<'a>(files: &'a [(String, String)], name: &str) -> &'a str {
+        &files.iter().find(|(n, _)| n == name).unwrap().1
+    }
+
+    /// The statements that check one field of the request body.
+    fn body_check<'a>(validate_rs: &'a str, field: &str) -> &'a str {
+        let start = validate_rs
+            .find("impl crate::Validate for crate::UpdateUserCardBody")
+            .unwrap();
+        let rest = &validate_rs[start..];
+        let at = rest.find(&format!("v.enter_field(\"{field}\")")).unwrap();
+        let end = rest[at..].find("v.leave(mark)").unwrap();
+        &rest[at..at + end]
+    }
+
+    #[test]
+    fn checked_in_models_are_what_the_schema_gives() {
+        generate(&workspace_root(), true).unwrap();
+    }
+
+    #[test]
+    fn a_changed_limit_reaches_the_validation() {
+        let mut schema = schema();
+        let before = render_value(&schema).unwrap();
+        assert!(body_check(file(&before, "validate.rs"), "level").contains("Some(10u32)"));
+        schema["definitions"]["UpdateUserCardBody"]["properties"]["level"]["maxLength"] = 20.into();
+        let after = render_value(&schema).unwrap();
+        let check = body_check(file(&after, "validate.rs"), "level");
+        assert!(
+            check.contains("Some(20u32)") && !check.contains("Some(10u32)"),
+            "{check}"
+        );
+    }
+
+    #[test]
+    fn an_added_field_reaches_every_generated_place() {
+        let mut schema = schema();
+        schema["definitions"]["UpdateUserCardBody"]["properties"]["nickname"] = serde_json::json!({
+            "description": "A nickname.",
+            "type": "string",
+            "maxLength": 16,
+            "x-wechatpay-encrypted": true
+        });
+        let files = render_value(&schema).unwrap();
+        assert!(
+            file(&files, "types.rs")
+                .contains("pub nickname: ::std::option::Option<crate::SensitiveString>")
+        );
+        assert!(file(&files, "builders.rs").contains("pub fn with_nickname("));
+        assert!(body_check(file(&files, "validate.rs"), "nickname").contains("Some(16u32)"));
+        assert!(file(&files, "sensitive.rs").contains("path.push_field(\"nickname\")"));
+        assert!(file(&files, "strict.rs").contains("\"nickname\""));
+    }
+
+    #[test]
+    fn unsupported_or_misspelled_keywords_are_refused() {
+        let mut schema = schema();
+        schema["definitions"]["UpdateUserCardBody"]["properties"]["level"]["x-wechatpay-encrypt"] =
+            true.into();
+        let err = render_value(&schema).unwrap_err();
+        assert!(
+            err.contains("definitions.UpdateUserCardBody.level")
+                && err.contains("x-wechatpay-encrypt"),
+            "{err}"
+        );
+
+        let mut schema = self::schema();
+        schema["definitions"]["DateInfo"]["properties"]["type"] = serde_json::json!({
+            "description": "d", "oneOf": [{"type": "string"}, {"type": "integer", "format": "int64"}]
+        });
+        assert!(
+            render_value(&schema)
+                .unwrap_err()
+                .contains("allOf/anyOf/oneOf")
+        );
+
+        let mut schema = self::schema();
+        schema["x-endpoints"][0]["path"] = "/v3/user-cards/{code}".into();
+        assert!(
+            render_value(&schema)
+                .unwrap_err()
+                .contains("path template names")
+        );
+    }
+
+    #[test]
+    fn every_generated_file_says_how_it_was_made() {
+        for (name, contents) in render_value(&schema()).unwrap() {
+            assert!(
+                contents
+                    .starts_with("// @generated by `cargo xtask gen` from schema/card-member.json"),
+                "{name}"
+            );
+        }
+    }
+}
