@@ -31,9 +31,8 @@ const USAGE: &str = "usage: cargo xtask <gen [--check] | test>
   test          run every test suite (the workspace, then each signing backend)";
 
 /// The test runs of `cargo xtask test`, in order: (what, cargo arguments).
-const TEST_RUNS: &[(&str, &[&str])] = &[
-    ("the workspace, default features", &["test", "--workspace"]),
-];
+const TEST_RUNS: &[(&str, &[&str])] =
+    &[("the workspace, default features", &["test", "--workspace"])];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
