@@ -59,3 +59,7 @@ pub use validation::{
     Format, IntegerRules, OpenEnum, Pattern, Rule, StrictFields, StringRules, Validate,
     ValidationError, Validator, Violation, from_json_strict,
 };
+
+/// The JSON Schema the models are generated from (`schema/card-member.json`, verbatim), for a
+/// validator that wants the same rules (the sandbox checks requests against it).
+pub const SCHEMA_JSON: &str = include_str!("generated/schema.json");
