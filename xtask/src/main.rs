@@ -31,8 +31,24 @@ const USAGE: &str = "usage: cargo xtask <gen [--check] | test>
   test          run every test suite (the workspace, then each signing backend)";
 
 /// The test runs of `cargo xtask test`, in order: (what, cargo arguments).
-const TEST_RUNS: &[(&str, &[&str])] =
-    &[("the workspace, default features", &["test", "--workspace"])];
+const TEST_RUNS: &[(&str, &[&str])] = &[
+    ("the workspace, default features", &["test", "--workspace"]),
+    (
+        "wechatpay-signing on the RustCrypto backend alone",
+        &[
+            "test",
+            "-p",
+            "wechatpay-signing",
+            "--no-default-features",
+            "--features",
+            "rust-crypto",
+        ],
+    ),
+    (
+        "wechatpay-signing with both backends (cross-backend checks)",
+        &["test", "-p", "wechatpay-signing", "--all-features"],
+    ),
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
