@@ -1,0 +1,410 @@
+//! `wechatpay-card sandbox`: a local WeChat Pay serving the member-card update endpoint.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use thiserror::Error;
+use wechatpay_sandbox::{Credentials, DEFAULT_MCHID, Faults, Sandbox, SandboxError};
+
+/// Run a local WeChat Pay sandbox: a stand-in for the member-card update endpoint
+/// (PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…) over HTTP.
+///
+/// It verifies request signatures, validates requests as WeChat Pay does, keeps user cards in
+/// memory (by default the official page's example card) and signs every answer. Keys not given
+/// are generated. The first line on stdout is the base URL (e.g. http://127.0.0.1:41234);
+/// everything else goes to stderr. With --state-dir, the keys it made and an `env` file are
+/// written there: `set -a; . DIR/env; set +a` points the client at it.
+///
+/// GET /_sandbox/user-cards lists the stored cards (sensitive values in plaintext): a test
+/// hook, not part of WeChat Pay. Ctrl-C or SIGTERM stops it.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  wechatpay-card sandbox --state-dir /tmp/wx &\n  set -a; . /tmp/wx/env; set +a"
+)]
+pub(crate) struct SandboxArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+
+    /// Directory to write the generated keys and the `env` file to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+
+    /// JSON file of the user cards to serve: an array of UserCard objects, sensitive values in
+    /// plaintext [default: the page's example card, brand_id 1004]
+    #[arg(long, value_name = "FILE")]
+    cards: Option<PathBuf>,
+
+    /// Merchant id requests must be signed for.
+    #[arg(long, value_name = "MCHID", default_value = DEFAULT_MCHID)]
+    mchid: String,
+
+    /// Merchant API certificate serial number requests must name (hex) [default: random]
+    #[arg(long, value_name = "SERIAL")]
+    merchant_serial: Option<String>,
+
+    /// PEM file of the merchant's public key (or certificate) [default: a key pair is generated]
+    #[arg(long, value_name = "PEM")]
+    merchant_public_key: Option<PathBuf>,
+
+    /// PEM file of WeChat Pay's private key; with --wechatpay-cert, the certificate's key
+    /// [default: generated]
+    #[arg(long, value_name = "PEM")]
+    wechatpay_private_key: Option<PathBuf>,
+
+    /// Id of WeChat Pay's public key, PUB_KEY_ID_… [default: random]
+    #[arg(long, value_name = "ID", conflicts_with = "wechatpay_cert")]
+    wechatpay_public_key_id: Option<String>,
+
+    /// PEM file of a platform certificate: platform-certificate mode (its serial number is
+    /// Wechatpay-Serial; --wechatpay-private-key is its key)
+    #[arg(long, value_name = "PEM", requires = "wechatpay_private_key")]
+    wechatpay_cert: Option<PathBuf>,
+
+    /// Rate of 500 SYSTEM_ERROR answers (0.0 to 1.0; the update is not applied).
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = rate, help_heading = "Faults")]
+    fail_rate: f64,
+
+    /// Rate of 429 RATELIMIT_EXCEEDED answers (the update is not applied).
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = rate, help_heading = "Faults")]
+    rate_limit_rate: f64,
+
+    /// Requests per second answered; those beyond get 429 RATELIMIT_EXCEEDED.
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    rps: Option<u32>,
+
+    /// Milliseconds added to every answer.
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Faults")]
+    latency_ms: u64,
+
+    /// Rate of connections closed without an answer (the update is not applied).
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = rate, help_heading = "Faults")]
+    drop_rate: f64,
+
+    /// Rate of updates applied whose answer is then lost (the connection is closed).
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = rate, help_heading = "Faults")]
+    applied_drop_rate: f64,
+
+    /// Rate of answers whose signature does not verify.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = rate, help_heading = "Faults")]
+    tamper_rate: f64,
+
+    /// Rate of answers with a WeChat Pay probe signature (WECHATPAY/SIGNTEST/…).
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = rate, help_heading = "Faults")]
+    probe_rate: f64,
+
+    /// Seed of the fault sequence, to make it reproducible.
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    seed: Option<u64>,
+}
+
+/// A rate: a number from 0.0 to 1.0.
+fn rate(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not a rate from 0.0 to 1.0"))
+    }
+}
+
+/// Why the sandbox command failed.
+#[derive(Debug, Error)]
+pub(crate) enum Error {
+    /// A file given as an option could not be read.
+    #[error("cannot read {what} {}", path.display())]
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The sandbox refused its configuration or could not listen.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// The state directory could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// stdout is closed, or signals cannot be listened to.
+    #[error("{what}")]
+    Io {
+        what: &'static str,
+        source: std::io::Error,
+    },
+}
+
+fn read(what: &'static str, path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        what,
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Starts the sandbox, announces it, serves until Ctrl-C or SIGTERM, then stops gracefully.
+pub(crate) async fn run(args: SandboxArgs) -> Result<(), Error> {
+    let mut builder = Sandbox::builder()
+        .listen(args.listen)
+        .mchid(args.mchid)
+        .faults(Faults {
+            fail_rate: args.fail_rate,
+            rate_limit_rate: args.rate_limit_rate,
+            rps_limit: args.rps,
+            latency: Duration::from_millis(args.latency_ms),
+            drop_rate: args.drop_rate,
+            applied_drop_rate: args.applied_drop_rate,
+            tamper_rate: args.tamper_rate,
+            probe_rate: args.probe_rate,
+            seed: args.seed,
+        });
+    if let Some(path) = &args.cards {
+        builder = builder.cards_file(path);
+    }
+    if let Some(serial) = args.merchant_serial {
+        builder = builder.merchant_serial(serial);
+    }
+    if let Some(path) = &args.merchant_public_key {
+        builder = builder.merchant_public_key_pem(read("the merchant public key", path)?);
+    }
+    if let Some(id) = args.wechatpay_public_key_id {
+        builder = builder.wechatpay_public_key_id(id);
+    }
+    match (&args.wechatpay_cert, &args.wechatpay_private_key) {
+        (Some(cert), Some(key)) => {
+            builder = builder.platform_certificate(
+                read("the platform certificate", cert)?,
+                read("the platform certificate's key", key)?.as_str(),
+            );
+        }
+        (None, Some(key)) => {
+            builder = builder
+                .wechatpay_private_key_pem(read("the WeChat Pay private key", key)?.as_str());
+        }
+        // clap requires the key with the certificate.
+        (Some(_) | None, None) => {}
+    }
+
+    let sandbox = builder.start().await?;
+    let env_file = match &args.state_dir {
+        Some(dir) => Some(write_state(
+            dir,
+            sandbox.base_url(),
+            sandbox.credentials(),
+            args.wechatpay_private_key.is_none(),
+        )?),
+        None => None,
+    };
+
+    // The first line on stdout, at once: scripts wait for it.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", sandbox.base_url())
+        .and_then(|()| stdout.flush())
+        .map_err(|source| Error::Io {
+            what: "cannot write the base URL to stdout",
+            source,
+        })?;
+    drop(stdout);
+    announce(&sandbox, env_file.as_deref());
+
+    wait_for_stop().await?;
+    eprintln!("stopping: letting requests in flight finish");
+    let stats = sandbox.stats();
+    sandbox.shutdown().await;
+    eprintln!(
+        "stopped ({} requests, {} updates applied, {} faults injected)",
+        stats.requests, stats.updates_applied, stats.faults_injected
+    );
+    Ok(())
+}
+
+/// What a person starting it wants to know, on stderr. No key.
+fn announce(sandbox: &Sandbox, env_file: Option<&Path>) {
+    let creds = sandbox.credentials();
+    eprintln!("WeChat Pay sandbox listening on {}", sandbox.base_url());
+    eprintln!("  mchid                 {}", creds.mchid);
+    eprintln!("  merchant serial       {}", creds.merchant_serial);
+    if creds.is_certificate_mode() {
+        eprintln!("  platform certificate  {}", creds.wechatpay_key_id);
+    } else {
+        eprintln!("  WeChat Pay key id     {}", creds.wechatpay_key_id);
+    }
+    for card in sandbox.cards() {
+        eprintln!(
+            "  card                  {} (card_id {}, brand_id {}, openid {})",
+            card.user_card_code, card.card_id, card.brand_id, card.openid
+        );
+    }
+    match env_file {
+        Some(env) => eprintln!(
+            "  client settings       set -a; . {}; set +a",
+            env.display()
+        ),
+        None => {
+            eprintln!("  (give --state-dir DIR to get the keys and an env file for the client)")
+        }
+    }
+    eprintln!(
+        "  test hook             GET {}/_sandbox/user-cards",
+        sandbox.base_url()
+    );
+    eprintln!("Ctrl-C or SIGTERM stops it.");
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_stop() -> Result<(), Error> {
+    let signal_error = |source| Error::Io {
+        what: "cannot listen for Ctrl-C / SIGTERM",
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.map_err(signal_error),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(signal_error)
+    }
+}
+
+/// A value for a `sh` script: single-quoted, `'` written as `'\''`.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// Writes `contents` to `path`, readable by the owner only when `private`.
+fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), Error> {
+    let error = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let mode = if private { 0o600 } else { 0o644 };
+        options.mode(mode);
+        let mut file = options.open(path).map_err(error)?;
+        // An existing file keeps its mode on open: set it.
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(error)?;
+        file.write_all(contents.as_bytes()).map_err(error)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = private;
+        let mut file = options.open(path).map_err(error)?;
+        file.write_all(contents.as_bytes()).map_err(error)
+    }
+}
+
+/// Writes the keys the sandbox made and the `env` file; returns the `env` file's path.
+fn write_state(
+    dir: &Path,
+    base_url: &str,
+    creds: &Credentials,
+    wechatpay_key_generated: bool,
+) -> Result<PathBuf, Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let dir = std::fs::canonicalize(dir).map_err(|source| Error::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let path = |name: &str| dir.join(name);
+    let mut env = vec![
+        "# Written by `wechatpay-card sandbox`: `set -a; . THIS_FILE; set +a` points the client at it.".to_owned(),
+        format!("WECHATPAY_MCHID={}", shell_quote(&creds.mchid)),
+        format!("WECHATPAY_MERCHANT_SERIAL={}", shell_quote(&creds.merchant_serial)),
+    ];
+
+    write_file(
+        &path("merchant_public_key.pem"),
+        &creds.merchant_public_key_pem,
+        false,
+    )?;
+    match &creds.merchant_private_key_pem {
+        Some(pem) => {
+            let key = path("merchant_private_key.pem");
+            write_file(&key, pem, true)?;
+            env.push(format!(
+                "WECHATPAY_PRIVATE_KEY={}",
+                shell_quote(&key.to_string_lossy())
+            ));
+        }
+        None => env.push(
+            "# WECHATPAY_PRIVATE_KEY: the merchant private key of --merchant-public-key (the sandbox does not have it)"
+                .to_owned(),
+        ),
+    }
+    match &creds.platform_certificate_pem {
+        Some(cert) => {
+            let file = path("platform_cert.pem");
+            write_file(&file, cert, false)?;
+            env.push(format!(
+                "WECHATPAY_PLATFORM_CERT={}",
+                shell_quote(&file.to_string_lossy())
+            ));
+        }
+        None => {
+            let public = path("wechatpay_public_key.pem");
+            write_file(&public, &creds.wechatpay_public_key_pem, false)?;
+            if wechatpay_key_generated {
+                // For a second sandbox (a backup host) to share the key.
+                write_file(
+                    &path("wechatpay_private_key.pem"),
+                    &creds.wechatpay_private_key_pem,
+                    true,
+                )?;
+            }
+            env.push(format!(
+                "WECHATPAY_PUBLIC_KEY_ID={}",
+                shell_quote(&creds.wechatpay_key_id)
+            ));
+            env.push(format!(
+                "WECHATPAY_PUBLIC_KEY={}",
+                shell_quote(&public.to_string_lossy())
+            ));
+        }
+    }
+    env.push(format!("WECHATPAY_BASE_URL={}", shell_quote(base_url)));
+    env.push("WECHATPAY_BACKUP_BASE_URL=none".to_owned());
+    env.push(String::new());
+    let env_file = path("env");
+    write_file(&env_file, &env.join("\n"), false)?;
+    Ok(env_file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_probabilities() {
+        assert_eq!(rate("0.25"), Ok(0.25));
+        assert_eq!(rate("1"), Ok(1.0));
+        assert!(rate("1.5").is_err());
+        assert!(rate("-0.1").is_err());
+        assert!(rate("NaN").is_err());
+        assert!(rate("half").is_err());
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("/tmp/a b"), "'/tmp/a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

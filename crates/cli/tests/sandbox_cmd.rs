@@ -1,0 +1,355 @@
+//! `wechatpay-card sandbox` as a new user runs it: start the binary, read the base URL from its
+//! first stdout line, source the env file of --state-dir, send a signed request, stop it with
+//! SIGTERM.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use wechatpay_signing::{
+    MerchantSigner, PlatformCertificate, PrivateKey, ResponseHeaders, ResponseVerifier,
+    WechatPayKeySet, WechatPayPublicKey,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-card");
+const URL: &str =
+    "/v3/brand/partner/card-member/user-cards/478515832665?card_id=pbLatjvWOibDc5-TBnbUk1pD12o0";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sandbox/tests/fixtures")
+        .join(name)
+}
+
+/// A running `wechatpay-card sandbox`, killed if a test fails before stopping it.
+struct Running {
+    child: Option<Child>,
+    base_url: String,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .arg("sandbox")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let mut running = Self {
+            child: Some(child),
+            base_url: String::new(),
+        };
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        running.base_url = line.trim_end().to_owned();
+        assert!(
+            running.base_url.starts_with("http://127.0.0.1:"),
+            "first line: {line:?}"
+        );
+        running
+    }
+
+    /// SIGTERM, then the exit status and stderr.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (tx, rx) = mpsc::channel();
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let status = child.wait().unwrap();
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            let _ = tx.send((status, text));
+        });
+        rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The variables `set -a; . DIR/env; set +a` sets, as `sh` sees them.
+fn source_env(dir: &Path) -> HashMap<String, String> {
+    let script = format!("set -a; . '{}'; set +a; env", dir.join("env").display());
+    let output = Command::new("sh")
+        .args(["-c", &script])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .filter(|(name, _)| name.starts_with("WECHATPAY_"))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
+}
+
+/// A client configured from the env file's variables alone.
+struct Client {
+    base_url: String,
+    signer: MerchantSigner,
+    keys: WechatPayKeySet,
+}
+
+impl Client {
+    fn from_env(env: &HashMap<String, String>) -> Self {
+        let read = |name: &str| std::fs::read_to_string(&env[name]).unwrap();
+        let key = PrivateKey::from_pem(&read("WECHATPAY_PRIVATE_KEY")).unwrap();
+        let signer = MerchantSigner::new(
+            &env["WECHATPAY_MCHID"],
+            &env["WECHATPAY_MERCHANT_SERIAL"],
+            key,
+        )
+        .unwrap();
+        let keys = match env.get("WECHATPAY_PLATFORM_CERT") {
+            Some(_) => WechatPayKeySet::new().with_certificate(
+                PlatformCertificate::from_pem(&read("WECHATPAY_PLATFORM_CERT")).unwrap(),
+            ),
+            None => WechatPayKeySet::new().with_public_key(
+                WechatPayPublicKey::from_pem(
+                    &env["WECHATPAY_PUBLIC_KEY_ID"],
+                    &read("WECHATPAY_PUBLIC_KEY"),
+                )
+                .unwrap(),
+            ),
+        };
+        Self {
+            base_url: env["WECHATPAY_BASE_URL"].clone(),
+            signer,
+            keys,
+        }
+    }
+
+    /// The page's example update (phone number encrypted); returns the status and the body,
+    /// after verifying the signature.
+    async fn update(&self, level: &str) -> (u16, serde_json::Value) {
+        let encryptor = self.keys.encryptor().unwrap();
+        let phone = encryptor.encrypt("13800138000").unwrap();
+        let body = serde_json::json!({
+            "brand_id": "1004", "openid": "obLatjnx9gnqzS4myYGmLZ7LgLBA",
+            "level": level, "phone_number": phone.ciphertext,
+        })
+        .to_string();
+        let response = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .patch(format!("{}{URL}", self.base_url))
+            .header(
+                "Authorization",
+                self.signer
+                    .authorization("PATCH", URL, body.as_bytes())
+                    .unwrap(),
+            )
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .header("Wechatpay-Serial", phone.key_id)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.unwrap();
+        let lookup =
+            ResponseHeaders::from_lookup(|name| headers.get(name).and_then(|v| v.to_str().ok()));
+        ResponseVerifier::new(self.keys.clone())
+            .verify(&lookup, &body)
+            .unwrap();
+        assert!(headers.contains_key("Request-ID"));
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn serves_the_client_its_env_file_describes_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let running = Running::start(&["--state-dir", state.to_str().unwrap()]);
+    let env = source_env(&state);
+    assert_eq!(env["WECHATPAY_BASE_URL"], running.base_url);
+    assert_eq!(env["WECHATPAY_BACKUP_BASE_URL"], "none");
+    assert_eq!(env["WECHATPAY_MCHID"], "1900000001");
+    assert!(env["WECHATPAY_PUBLIC_KEY_ID"].starts_with("PUB_KEY_ID_"));
+    assert!(!env.contains_key("WECHATPAY_PLATFORM_CERT"));
+    #[cfg(unix)]
+    assert_eq!(mode(&env["WECHATPAY_PRIVATE_KEY"]), 0o600);
+    assert!(
+        std::fs::read_to_string(&env["WECHATPAY_PRIVATE_KEY"])
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+
+    let client = Client::from_env(&env);
+    let (status, card) = client.update("金卡").await;
+    assert_eq!(status, 200, "{card}");
+    assert_eq!(card["level"], "金卡");
+    let phone = card["phone_number"].as_str().unwrap();
+    assert_eq!(
+        client.signer.decrypt(phone).unwrap().as_str(),
+        "13800138000"
+    );
+
+    let (status, stderr) = running.terminate();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(
+        stderr.contains("stopped (1 requests, 1 updates applied"),
+        "{stderr}"
+    );
+    // Nothing secret on stderr.
+    assert!(
+        !stderr.contains("PRIVATE KEY") && !stderr.contains("13800138000"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_backup_host_shares_the_keys_through_the_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let primary_dir = dir.path().join("primary");
+    let primary = Running::start(&[
+        "--state-dir",
+        primary_dir.to_str().unwrap(),
+        "--fail-rate",
+        "1",
+    ]);
+    let env = source_env(&primary_dir);
+    let key = |name: &str| primary_dir.join(name).to_str().unwrap().to_owned();
+    let backup_dir = dir.path().join("backup");
+    let backup = Running::start(&[
+        "--state-dir",
+        backup_dir.to_str().unwrap(),
+        "--mchid",
+        &env["WECHATPAY_MCHID"],
+        "--merchant-serial",
+        &env["WECHATPAY_MERCHANT_SERIAL"],
+        "--merchant-public-key",
+        &key("merchant_public_key.pem"),
+        "--wechatpay-private-key",
+        &key("wechatpay_private_key.pem"),
+        "--wechatpay-public-key-id",
+        &env["WECHATPAY_PUBLIC_KEY_ID"],
+    ]);
+    let backup_env = source_env(&backup_dir);
+    assert!(!backup_env.contains_key("WECHATPAY_PRIVATE_KEY"));
+    assert_eq!(
+        backup_env["WECHATPAY_PUBLIC_KEY_ID"],
+        env["WECHATPAY_PUBLIC_KEY_ID"]
+    );
+
+    let mut client = Client::from_env(&env);
+    assert_eq!(client.update("金卡").await.0, 500, "--fail-rate 1");
+    client.base_url = backup.base_url.clone();
+    assert_eq!(client.update("金卡").await.0, 200);
+    assert!(primary.terminate().0.success());
+    assert!(backup.terminate().0.success());
+}
+
+#[tokio::test]
+async fn platform_certificate_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start(&[
+        "--state-dir",
+        dir.path().to_str().unwrap(),
+        "--wechatpay-cert",
+        fixture("platform_cert.pem").to_str().unwrap(),
+        "--wechatpay-private-key",
+        fixture("platform_key.pem").to_str().unwrap(),
+    ]);
+    let env = source_env(dir.path());
+    assert!(env.contains_key("WECHATPAY_PLATFORM_CERT"));
+    assert!(!env.contains_key("WECHATPAY_PUBLIC_KEY_ID"));
+    assert!(!dir.path().join("wechatpay_private_key.pem").exists());
+    let (status, _) = Client::from_env(&env).update("银卡").await;
+    assert_eq!(status, 200);
+    assert!(running.terminate().0.success());
+}
+
+#[test]
+fn help_version_and_bad_options() {
+    let run = |args: &[&str]| Command::new(BIN).args(args).output().unwrap();
+    let help = run(&["sandbox", "--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).unwrap();
+    for option in [
+        "--listen",
+        "--state-dir",
+        "--cards",
+        "--mchid",
+        "--merchant-serial",
+        "--merchant-public-key",
+        "--wechatpay-private-key",
+        "--wechatpay-public-key-id",
+        "--wechatpay-cert",
+        "--fail-rate",
+        "--rate-limit-rate",
+        "--rps",
+        "--latency-ms",
+        "--drop-rate",
+        "--applied-drop-rate",
+        "--tamper-rate",
+        "--probe-rate",
+        "--seed",
+    ] {
+        assert!(text.contains(option), "{option} missing from --help");
+    }
+    let version = run(&["--version"]);
+    assert!(version.status.success());
+    assert!(
+        String::from_utf8(version.stdout)
+            .unwrap()
+            .starts_with("wechatpay-card 0.1")
+    );
+
+    // Refused by the option parser: exit 2.
+    for args in [
+        &["sandbox", "--fail-rate", "2"][..],
+        &["sandbox", "--wechatpay-cert", "cert.pem"],
+        &["sandbox", "--listen", "nowhere"],
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+    // Refused at start, naming the cause: exit 1, nothing on stdout.
+    let missing = run(&["sandbox", "--wechatpay-private-key", "/nonexistent/key.pem"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(missing.stdout.is_empty());
+    assert!(
+        String::from_utf8(missing.stderr)
+            .unwrap()
+            .contains("/nonexistent/key.pem")
+    );
+    let bad = run(&["sandbox", "--mchid", "19-00"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8(bad.stderr).unwrap().contains("mchid"));
+}

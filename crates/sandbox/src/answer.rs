@@ -1,0 +1,274 @@
+//! Answers as WeChat Pay writes them: error bodies, `Request-ID`, and the signature headers on
+//! every one of them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Body;
+use axum::response::Response;
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use wechatpay_card_models::{ErrorDetail, ErrorResponse};
+use wechatpay_signing::WechatPaySigner;
+use wechatpay_signing::header::{self as wx, PROBE_SIGNATURE_PREFIX};
+
+use crate::faults::SignatureFault;
+
+/// `Content-Type` of every answer.
+pub(crate) const JSON: &str = "application/json; charset=utf-8";
+
+/// Where a request's fault was found, as `ErrorDetail.location` says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Location {
+    Body,
+    Query,
+    Path,
+    Header,
+}
+
+impl Location {
+    fn as_str(self) -> &'static str {
+        match self {
+            Location::Body => "body",
+            Location::Query => "query",
+            Location::Path => "path",
+            Location::Header => "header",
+        }
+    }
+}
+
+/// An error answer: status, `code`, `message` and the optional `detail`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    /// Boxed: an `ApiError` travels in every `Result` of the checks.
+    pub(crate) detail: Option<Box<ErrorDetail>>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    /// 400 `PARAM_ERROR` naming the field (`value` only when it is not sensitive).
+    pub(crate) fn param(
+        location: Location,
+        field: Option<String>,
+        value: Option<serde_json::Value>,
+        issue: impl Into<String>,
+    ) -> Self {
+        let issue = issue.into();
+        let message = match &field {
+            Some(field) if !field.is_empty() => format!("{field}: {issue}"),
+            _ => issue.clone(),
+        };
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "PARAM_ERROR",
+            message,
+            detail: Some(Box::new(ErrorDetail {
+                field: field.filter(|f| !f.is_empty()),
+                value,
+                issue: Some(issue),
+                location: Some(location.as_str().to_owned()),
+            })),
+        }
+    }
+
+    /// 401 `SIGN_ERROR`.
+    pub(crate) fn sign(issue: impl Into<String>) -> Self {
+        let issue = issue.into();
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "SIGN_ERROR",
+            message: format!("签名错误 (signature verification failed): {issue}"),
+            detail: Some(Box::new(ErrorDetail {
+                field: Some("Authorization".to_owned()),
+                value: None,
+                issue: Some(issue),
+                location: Some(Location::Header.as_str().to_owned()),
+            })),
+        }
+    }
+
+    /// 400 `INVALID_REQUEST`.
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
+    }
+
+    /// 404 `NOT_FOUND`.
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+
+    /// 405 `INVALID_REQUEST`: the path is the endpoint's, the method is not.
+    pub(crate) fn method_not_allowed(method: &str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "INVALID_REQUEST",
+            format!("HTTP 请求不符合微信支付 APIv3 接口规则: this path takes PATCH, not {method}"),
+        )
+    }
+
+    /// 429 `RATELIMIT_EXCEEDED` (an injected fault).
+    pub(crate) fn rate_limited() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATELIMIT_EXCEEDED",
+            "请求频率超过限制 (rate limit exceeded), retry later",
+        )
+    }
+
+    /// 500 `SYSTEM_ERROR`.
+    pub(crate) fn system(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", message)
+    }
+
+    /// The `ErrorResponse` body.
+    pub(crate) fn body(&self) -> Vec<u8> {
+        let body = ErrorResponse {
+            code: self.code.to_owned(),
+            message: self.message.clone(),
+            detail: self.detail.as_deref().cloned(),
+        };
+        // Serializing strings and JSON values cannot fail.
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+/// Unique `Request-ID`s: a random prefix per sandbox and a counter, 32 uppercase hex digits.
+pub(crate) struct RequestIds {
+    prefix: u64,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    pub(crate) fn new() -> Self {
+        Self {
+            prefix: fastrand::u64(..),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    pub(crate) fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:016X}{n:016X}", self.prefix)
+    }
+}
+
+/// An answer signed as WeChat Pay signs: `TIMESTAMP\nNONCE\nBODY\n` over the exact body sent,
+/// the five `Wechatpay-*` headers, `Request-ID`. A signing failure (the backend refusing) is
+/// answered 500 unsigned, as there is no signature to give.
+pub(crate) fn signed(
+    signer: &WechatPaySigner,
+    status: StatusCode,
+    body: Vec<u8>,
+    request_id: &str,
+    fault: SignatureFault,
+) -> Response {
+    let mut builder = Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, JSON)
+        .header(wx::REQUEST_ID, request_id);
+    match signer.sign_response(&body) {
+        Ok(mut signature) => {
+            match fault {
+                SignatureFault::None => {}
+                SignatureFault::Tampered => signature.signature = tamper(&signature.signature),
+                SignatureFault::Probe => {
+                    signature.signature =
+                        format!("{PROBE_SIGNATURE_PREFIX}{}", signature.signature);
+                }
+            }
+            for (name, value) in signature.headers() {
+                builder = builder.header(name, value);
+            }
+        }
+        Err(error) => {
+            tracing::error!(%request_id, %error, "cannot sign the answer");
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ApiError::system("the answer could not be signed").body(),
+                request_id,
+            );
+        }
+    }
+    // Every header value above is ASCII this module or the signing crate made; should one ever
+    // be refused, the answer is a 500 rather than a half-built one.
+    builder.body(Body::from(body)).unwrap_or_else(|_| {
+        plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::system("the answer could not be built").body(),
+            "",
+        )
+    })
+}
+
+/// An unsigned answer (the test hook, or when signing failed); no `Request-ID` if `request_id`
+/// is empty.
+pub(crate) fn plain(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+    if !request_id.is_empty()
+        && let Ok(id) = HeaderValue::from_str(request_id)
+    {
+        headers.insert(HeaderName::from_static("request-id"), id);
+    }
+    response
+}
+
+/// A signature that is still base64 of the right length but does not verify: its first
+/// character changed.
+fn tamper(signature: &str) -> String {
+    let mut chars = signature.chars();
+    let first = match chars.next() {
+        Some('A') => 'B',
+        Some(_) => 'A',
+        None => 'A',
+    };
+    std::iter::once(first).chain(chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique() {
+        let ids = RequestIds::new();
+        let a = ids.next();
+        let b = ids.next();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn tampering_changes_the_signature_only_in_its_first_character() {
+        assert_eq!(tamper("Abc="), "Bbc=");
+        assert_eq!(tamper("xbc="), "Abc=");
+    }
+
+    #[test]
+    fn param_errors_name_the_field() {
+        let e = ApiError::param(
+            Location::Body,
+            Some("level".into()),
+            Some(serde_json::json!("x")),
+            "too long",
+        );
+        let body: serde_json::Value = serde_json::from_slice(&e.body()).unwrap();
+        assert_eq!(body["code"], "PARAM_ERROR");
+        assert_eq!(body["message"], "level: too long");
+        assert_eq!(body["detail"]["field"], "level");
+        assert_eq!(body["detail"]["value"], "x");
+        assert_eq!(body["detail"]["location"], "body");
+    }
+}

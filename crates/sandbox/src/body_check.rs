@@ -1,0 +1,475 @@
+//! The request body's checks: the JSON Schema (`SCHEMA_JSON`, with formats) through the
+//! jsonschema crate, then what JSON Schema cannot say (the models' strict parse and
+//! [`Validate`]: characters outside the Basic Multilingual Plane, RFC 3339 and URL rules).
+
+use serde_json::{Value, json};
+use wechatpay_card_models::{SCHEMA_JSON, UpdateUserCardBody, Validate, from_json_strict};
+
+use crate::SandboxError;
+use crate::answer::{ApiError, Location};
+use crate::store::UserInfoSent;
+
+/// The request body type's name in the schema's `definitions`.
+const BODY_DEFINITION: &str = "UpdateUserCardBody";
+/// The schema keyword marking an encrypted field.
+const ENCRYPTED: &str = "x-wechatpay-encrypted";
+/// An offending value is echoed in `detail.value` only when its JSON is this short.
+const MAX_ECHO: usize = 256;
+/// The message lists at most this many problems.
+const MAX_LISTED: usize = 10;
+
+/// One broken rule, with the field's path (`user_information.custom_field_list[0].name`).
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) field: Option<String>,
+    pub(crate) issue: String,
+}
+
+/// A body that passed every check.
+#[derive(Debug)]
+pub(crate) struct CheckedBody {
+    /// Sensitive fields still encrypted.
+    pub(crate) body: UpdateUserCardBody,
+    pub(crate) sent: UserInfoSent,
+}
+
+/// The compiled request schema and the shapes of its sensitive fields.
+pub(crate) struct BodyChecker {
+    validator: jsonschema::Validator,
+    /// Paths of encrypted fields with `[]` for any index, e.g.
+    /// `user_information.common_field_list[].value`.
+    sensitive: Vec<String>,
+}
+
+impl BodyChecker {
+    pub(crate) fn new() -> Result<Self, SandboxError> {
+        let schema: Value =
+            serde_json::from_str(SCHEMA_JSON).map_err(|e| SandboxError::Schema(e.to_string()))?;
+        let definitions = schema
+            .get("definitions")
+            .cloned()
+            .ok_or_else(|| SandboxError::Schema("no definitions".to_owned()))?;
+        // The body's definition as the root, the other definitions beside it for its `$ref`s.
+        let root = json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "$id": schema.get("$id").cloned().unwrap_or(Value::Null),
+            "$ref": format!("#/definitions/{BODY_DEFINITION}"),
+            "definitions": definitions,
+        });
+        let validator = jsonschema::draft7::options()
+            .should_validate_formats(true)
+            .build(&root)
+            .map_err(|e| SandboxError::Schema(e.to_string()))?;
+        let mut sensitive = Vec::new();
+        if let Some(body) = definitions.get(BODY_DEFINITION) {
+            sensitive_shapes(&definitions, body, "", 0, &mut sensitive);
+        }
+        if sensitive.is_empty() {
+            return Err(SandboxError::Schema(format!(
+                "no field of {BODY_DEFINITION} is marked {ENCRYPTED}"
+            )));
+        }
+        Ok(Self {
+            validator,
+            sensitive,
+        })
+    }
+
+    /// Whether the field at `path` (or a value inside it) is encrypted on the wire.
+    pub(crate) fn is_sensitive(&self, path: &str) -> bool {
+        let shape = shape_of(path);
+        self.sensitive.iter().any(|s| {
+            shape == *s
+                || shape
+                    .strip_prefix(s.as_str())
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        })
+    }
+
+    /// Checks a body, as received, against everything the page says of it.
+    pub(crate) fn check(&self, bytes: &[u8]) -> Result<CheckedBody, ApiError> {
+        if let Err(e) = std::str::from_utf8(bytes) {
+            return Err(ApiError::param(
+                Location::Body,
+                None,
+                None,
+                format!(
+                    "the body is not UTF-8 text (invalid byte at offset {})",
+                    e.valid_up_to()
+                ),
+            ));
+        }
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::param(
+                Location::Body,
+                None,
+                None,
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?;
+
+        let mut problems = Vec::new();
+        for error in self.validator.iter_errors(&value) {
+            schema_problems(&error, &mut problems);
+        }
+        if problems.is_empty() {
+            // What JSON Schema cannot say; also catches anything the two disagree on.
+            if let Err(report) = from_json_strict::<UpdateUserCardBody>(bytes) {
+                problems.extend(report.violations().iter().map(|v| Problem {
+                    field: Some(v.path().to_owned()).filter(|p| !p.is_empty()),
+                    issue: v.rule().to_string(),
+                }));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(self.report(problems, &value));
+        }
+        let body: UpdateUserCardBody = serde_json::from_value(value.clone()).map_err(|e| {
+            ApiError::param(Location::Body, None, None, format!("invalid body: {e}"))
+        })?;
+        let info = value.get("user_information");
+        let sent = UserInfoSent {
+            common_field_list: info.is_some_and(|i| i.get("common_field_list").is_some()),
+            custom_field_list: info.is_some_and(|i| i.get("custom_field_list").is_some()),
+        };
+        Ok(CheckedBody { body, sent })
+    }
+
+    /// Checks the body once its sensitive fields are decrypted (the plaintexts must be BMP text
+    /// like every other string).
+    pub(crate) fn check_plaintext(&self, body: &UpdateUserCardBody) -> Result<(), ApiError> {
+        match body.validate() {
+            Ok(()) => Ok(()),
+            Err(report) => {
+                let problems = report
+                    .violations()
+                    .iter()
+                    .map(|v| Problem {
+                        field: Some(v.path().to_owned()).filter(|p| !p.is_empty()),
+                        issue: format!("after decryption: {}", v.rule()),
+                    })
+                    .collect();
+                Err(self.report(problems, &Value::Null))
+            }
+        }
+    }
+
+    /// A PARAM_ERROR listing the problems; `detail` names the first, with its value unless the
+    /// field is sensitive or the value long.
+    fn report(&self, problems: Vec<Problem>, body: &Value) -> ApiError {
+        let count = problems.len();
+        let mut listed: Vec<String> = problems
+            .iter()
+            .take(MAX_LISTED)
+            .map(|p| match &p.field {
+                Some(field) => format!("{field}: {}", p.issue),
+                None => p.issue.clone(),
+            })
+            .collect();
+        if count > MAX_LISTED {
+            listed.push(format!("and {} more", count - MAX_LISTED));
+        }
+        let Some(first) = problems.into_iter().next() else {
+            return ApiError::param(Location::Body, None, None, "invalid body");
+        };
+        let value = first
+            .field
+            .as_deref()
+            .filter(|field| !self.is_sensitive(field))
+            .and_then(|field| lookup(body, field))
+            .filter(|v| v.to_string().len() <= MAX_ECHO)
+            .cloned();
+        let mut error = ApiError::param(Location::Body, first.field, value, first.issue);
+        error.message = if count == 1 {
+            format!("输入参数有误 (invalid body): {}", listed.join("; "))
+        } else {
+            format!(
+                "输入参数有误 (invalid body): {count} problems: {}",
+                listed.join("; ")
+            )
+        };
+        error
+    }
+}
+
+/// The problems one jsonschema error stands for, with field paths in the models' notation.
+fn schema_problems(error: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let path = dotted(error.instance_path());
+    let join = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    match error.kind() {
+        Kind::AdditionalProperties { unexpected } => {
+            for name in unexpected {
+                out.push(Problem {
+                    field: Some(join(name)),
+                    issue: "is not a field of this object (the page does not define it)".to_owned(),
+                });
+            }
+        }
+        Kind::Required { property } => out.push(Problem {
+            field: Some(join(property.as_str().unwrap_or_default())),
+            issue: "is required".to_owned(),
+        }),
+        _ => out.push(Problem {
+            field: Some(path).filter(|p| !p.is_empty()),
+            issue: error.masked_with("the value").to_string(),
+        }),
+    }
+}
+
+/// A JSON pointer location as `a.b[0].c`.
+fn dotted(location: &jsonschema::paths::Location) -> String {
+    use jsonschema::paths::LocationSegment;
+    let mut path = String::new();
+    for segment in location.segments() {
+        match segment {
+            LocationSegment::Index(i) => path.push_str(&format!("[{i}]")),
+            LocationSegment::Property(name) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&name);
+            }
+        }
+    }
+    path
+}
+
+/// The value at a path in the models' notation (`a.b[0].c`).
+fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut current = root;
+    for part in path.split('.') {
+        let (name, mut indexes) = match part.find('[') {
+            Some(at) => (&part[..at], &part[at..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            current = current.get(name)?;
+        }
+        while let Some(rest) = indexes.strip_prefix('[') {
+            let end = rest.find(']')?;
+            current = current.get(rest[..end].parse::<usize>().ok()?)?;
+            indexes = &rest[end + 1..];
+        }
+    }
+    Some(current)
+}
+
+/// `a[3].b[12]` → `a[].b[]`.
+fn shape_of(path: &str) -> String {
+    let mut shape = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                shape.push('[');
+            }
+            ']' => {
+                in_index = false;
+                shape.push(']');
+            }
+            _ if in_index => {}
+            _ => shape.push(c),
+        }
+    }
+    shape
+}
+
+/// Collects the shapes of the encrypted fields under `schema`, following `$ref`s.
+fn sensitive_shapes(
+    definitions: &Value,
+    schema: &Value,
+    path: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+) {
+    if depth > 16 {
+        return;
+    }
+    let schema = resolve(definitions, schema);
+    if schema.get(ENCRYPTED).and_then(Value::as_bool) == Some(true) {
+        out.push(path.to_owned());
+        return;
+    }
+    if let Some(items) = schema.get("items") {
+        sensitive_shapes(definitions, items, &format!("{path}[]"), depth + 1, out);
+    }
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, property) in properties {
+            let child = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
+            sensitive_shapes(definitions, property, &child, depth + 1, out);
+        }
+    }
+}
+
+/// A schema with its local `$ref` followed (the property's own keywords win over the target's
+/// only for the encryption mark, which sits beside the type).
+fn resolve<'a>(definitions: &'a Value, schema: &'a Value) -> &'a Value {
+    if schema.get(ENCRYPTED).is_some() {
+        return schema;
+    }
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/definitions/"))
+        .and_then(|name| definitions.get(name))
+        .unwrap_or(schema)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checker() -> BodyChecker {
+        BodyChecker::new().unwrap()
+    }
+
+    fn detail(error: &ApiError) -> (Option<&str>, Option<&Value>, &str) {
+        let d = error.detail.as_ref().unwrap();
+        (
+            d.field.as_deref(),
+            d.value.as_ref(),
+            d.location.as_deref().unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_sensitive_fields_come_from_the_schema() {
+        let c = checker();
+        let mut shapes = c.sensitive.clone();
+        shapes.sort();
+        assert_eq!(
+            shapes,
+            [
+                "phone_number",
+                "user_information.common_field_list[].value",
+                "user_information.custom_field_list[].user_chosen_values[]",
+            ]
+        );
+        assert!(c.is_sensitive("user_information.custom_field_list[3].user_chosen_values[12]"));
+        assert!(c.is_sensitive("phone_number"));
+        assert!(!c.is_sensitive("phone_number_2"));
+        assert!(!c.is_sensitive("user_information.custom_field_list[3].name"));
+    }
+
+    #[test]
+    fn the_pages_example_passes() {
+        let body = r##"{"brand_id":"1004","openid":"obLatjnx9gnqzS4myYGmLZ7LgLBA","card_color":"#FFFF00",
+            "card_picture_url":"https://wxpaylogo.qpic.cn/wxpaylogo/x/0","level":"钻石会员",
+            "valid_date_information":{"type":"PERMANENT","available_begin_time":"2020-05-20T13:29:35.120+08:00",
+            "available_end_time":"2020-05-20T13:29:35.120+08:00","available_day_after_receive":30},
+            "user_information":{"custom_field_list":[{"name":"喜欢的运动","user_chosen_values":["x"]}]},
+            "attach":"自定义数据说明"}"##;
+        let checked = checker().check(body.as_bytes()).unwrap();
+        assert_eq!(checked.body.level.as_deref(), Some("钻石会员"));
+        assert!(checked.sent.custom_field_list && !checked.sent.common_field_list);
+    }
+
+    #[test]
+    fn each_rule_is_named_with_its_field() {
+        let c = checker();
+        let cases: &[(&str, &str)] = &[
+            (r#"{"brand_id":"1004"}"#, "openid"),
+            (
+                r#"{"brand_id":"1004","openid":"o","level":"一二三四五六七八九十一"}"#,
+                "level",
+            ),
+            (
+                r#"{"brand_id":"1004","openid":"o","card_color":"yellow"}"#,
+                "card_color",
+            ),
+            (
+                r#"{"brand_id":"1004","openid":"o","card_picture_url":"not a url"}"#,
+                "card_picture_url",
+            ),
+            (r#"{"brand_id":"1004","openid":"o","levle":"x"}"#, "levle"),
+            (
+                r#"{"brand_id":"1004","openid":"o","user_card_code":"1"}"#,
+                "user_card_code",
+            ),
+            (
+                r#"{"brand_id":"1004","openid":"o","valid_date_information":{"type":"SOMETIMES"}}"#,
+                "valid_date_information.type",
+            ),
+            (
+                r#"{"brand_id":"1004","openid":"o","valid_date_information":{"type":"FIX_TERM","available_day_after_receive":-1}}"#,
+                "valid_date_information.available_day_after_receive",
+            ),
+            (
+                r#"{"brand_id":"1004","openid":"o","valid_date_information":{"type":"FIX_TIME_RANGE","available_begin_time":"yesterday"}}"#,
+                "valid_date_information.available_begin_time",
+            ),
+            (
+                r#"{"brand_id":"1004","openid":"o","attach":"🙂"}"#,
+                "attach",
+            ),
+            (
+                r#"{"brand_id":"1004","openid":"o","user_information":{"custom_field_list":[{"name":"a","extra":1}]}}"#,
+                "user_information.custom_field_list[0].extra",
+            ),
+            (r#"{"brand_id":5,"openid":"o"}"#, "brand_id"),
+        ];
+        for (body, field) in cases {
+            let error = c.check(body.as_bytes()).unwrap_err();
+            assert_eq!(error.code, "PARAM_ERROR", "{body}");
+            let (f, _, location) = detail(&error);
+            assert_eq!(f, Some(*field), "{body}: {}", error.message);
+            assert_eq!(location, "body");
+        }
+    }
+
+    #[test]
+    fn sensitive_values_are_never_echoed() {
+        let c = checker();
+        let body = r#"{"brand_id":"1004","openid":"o","phone_number":13800138000}"#;
+        let error = c.check(body.as_bytes()).unwrap_err();
+        let (field, value, _) = detail(&error);
+        assert_eq!(field, Some("phone_number"));
+        assert_eq!(value, None);
+        assert!(!error.message.contains("13800138000"), "{}", error.message);
+        let body = r#"{"brand_id":"1004","openid":"o","user_information":{"common_field_list":[{"name":"USER_FORM_FLAG_NAME","value":12345678}]}}"#;
+        let error = c.check(body.as_bytes()).unwrap_err();
+        assert_eq!(detail(&error).1, None);
+        assert!(!error.message.contains("12345678"), "{}", error.message);
+        // A value that is not sensitive is echoed.
+        let error = c
+            .check(br#"{"brand_id":"1004","openid":"o","card_color":"yellow"}"#)
+            .unwrap_err();
+        assert_eq!(detail(&error).1, Some(&json!("yellow")));
+    }
+
+    #[test]
+    fn not_utf8_not_json_too_deep() {
+        let c = checker();
+        assert!(c.check(b"{\"brand_id\":\"\xff\"}").is_err());
+        assert!(c.check(b"").is_err());
+        assert!(c.check(b"[]").is_err());
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(c.check(deep.as_bytes()).is_err());
+        let deep = format!(
+            r#"{{"brand_id":"1004","openid":"o","attach":{}1{}}}"#,
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
+        assert!(c.check(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn lookup_and_shapes() {
+        let v = json!({"a": {"b": [{"c": 1}, {"c": [5, 6]}]}});
+        assert_eq!(lookup(&v, "a.b[1].c[1]"), Some(&json!(6)));
+        assert_eq!(lookup(&v, "a.x"), None);
+        assert_eq!(shape_of("a.b[1].c[10]"), "a.b[].c[]");
+    }
+}

@@ -1,0 +1,595 @@
+//! `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…`, answered as
+//! WeChat Pay answers it, plus the answers to every other path and method.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
+use http::{HeaderMap, StatusCode};
+use http_body_util::BodyExt as _;
+use percent_encoding::percent_decode_str;
+use wechatpay_card_models::{
+    Endpoint, SensitiveFields, Timestamp, UpdateUserCard, UpdateUserCardBody,
+    UpdateUserCardRequest, UserCard, Validate,
+};
+use wechatpay_signing::AuthorizationHeader;
+use wechatpay_signing::header::SERIAL;
+
+use crate::answer::{self, ApiError, Location};
+use crate::faults::{Draw, SignatureFault};
+use crate::server::{ConnectionKiller, Shared};
+use crate::store::Refusal;
+
+/// The largest request body read: 64 KiB. A larger one is answered 400 `PARAM_ERROR`.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long, by default, a request's head may take to arrive, and then its body: past it the
+/// connection is closed without an answer
+/// ([`SandboxBuilder::read_timeout`](crate::SandboxBuilder::read_timeout)). The head's limit is
+/// also how long an idle keep-alive connection is kept: 8 s, as WeChat Pay's servers keep them.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(8);
+/// The offset of the times the sandbox writes (`modify_time`): China Standard Time, +08:00.
+const CHINA_OFFSET_MINUTES: i32 = 8 * 60;
+/// Longest untrusted text copied into a message.
+const ECHO: usize = 64;
+
+/// The path before `{user_card_code}`.
+fn path_prefix() -> &'static str {
+    UpdateUserCard::PATH_TEMPLATE
+        .strip_suffix("{user_card_code}")
+        .unwrap_or(UpdateUserCard::PATH_TEMPLATE)
+}
+
+/// At most [`ECHO`] characters of untrusted text.
+fn echo(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut short: String = chars.by_ref().take(ECHO).collect();
+    if chars.next().is_some() {
+        short.push('…');
+    }
+    short
+}
+
+/// What became of a request.
+enum Outcome {
+    /// Stored; the answer body (sensitive fields encrypted for the merchant).
+    Applied(Vec<u8>),
+    /// Refused with this error.
+    Refused(ApiError),
+}
+
+/// The endpoint.
+pub(crate) async fn update_user_card(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+) -> Response {
+    let request_id = shared.request_ids.next();
+    let killer = request.extensions().get::<ConnectionKiller>().cloned();
+    let draw = shared.faults.draw();
+    if !draw.latency.is_zero() {
+        tokio::time::sleep(draw.latency).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match read_body(&parts.headers, body, shared.read_timeout).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge(issue)) => {
+            let error = ApiError::param(Location::Body, None, None, issue);
+            return answer_error(&shared, &request_id, &error, draw.signature);
+        }
+        Err(BodyError::Unreadable) => {
+            // Too slow, or the client went away mid-body: nobody to answer.
+            tracing::debug!(%request_id, "request body not received in time: closing");
+            return close_connection(killer).await;
+        }
+    };
+
+    if let Some(error) = injected_error(&draw) {
+        count_fault(&shared);
+        tracing::debug!(%request_id, code = error.code, "fault: injected error");
+        return answer_error(&shared, &request_id, &error, draw.signature);
+    }
+    if draw.drop {
+        count_fault(&shared);
+        tracing::debug!(%request_id, "fault: connection dropped, update not applied");
+        return close_connection(killer).await;
+    }
+
+    match process(&shared, &parts, &bytes) {
+        Outcome::Applied(body) => {
+            shared
+                .counters
+                .updates_applied
+                .fetch_add(1, Ordering::Relaxed);
+            if draw.applied_drop {
+                count_fault(&shared);
+                tracing::debug!(%request_id, "fault: update applied, connection dropped");
+                return close_connection(killer).await;
+            }
+            tracing::debug!(%request_id, "update applied");
+            signed(&shared, StatusCode::OK, body, &request_id, draw.signature)
+        }
+        Outcome::Refused(error) => {
+            tracing::debug!(%request_id, status = %error.status, code = error.code, "refused");
+            answer_error(&shared, &request_id, &error, draw.signature)
+        }
+    }
+}
+
+/// 405 for the endpoint's path with another method.
+pub(crate) async fn method_not_allowed(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+) -> Response {
+    let request_id = shared.request_ids.next();
+    let error = ApiError::method_not_allowed(&echo(request.method().as_str()));
+    let mut response = answer_error(&shared, &request_id, &error, SignatureFault::None);
+    response.headers_mut().insert(
+        http::header::ALLOW,
+        http::HeaderValue::from_static(UpdateUserCard::METHOD),
+    );
+    response
+}
+
+/// 404 for any other path.
+pub(crate) async fn not_found(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let request_id = shared.request_ids.next();
+    let error = ApiError::not_found(format!(
+        "no such API: {} {}",
+        echo(request.method().as_str()),
+        echo(request.uri().path())
+    ));
+    answer_error(&shared, &request_id, &error, SignatureFault::None)
+}
+
+fn count_fault(shared: &Shared) {
+    shared
+        .counters
+        .faults_injected
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+fn injected_error(draw: &Draw) -> Option<ApiError> {
+    if draw.over_rps || draw.rate_limited {
+        Some(ApiError::rate_limited())
+    } else if draw.fail {
+        Some(ApiError::system(
+            "系统异常,请稍后重试 (system error, injected): retry later",
+        ))
+    } else {
+        None
+    }
+}
+
+fn signed(
+    shared: &Shared,
+    status: StatusCode,
+    body: Vec<u8>,
+    request_id: &str,
+    fault: SignatureFault,
+) -> Response {
+    if fault != SignatureFault::None {
+        count_fault(shared);
+    }
+    answer::signed(&shared.keys.wechatpay, status, body, request_id, fault)
+}
+
+fn answer_error(
+    shared: &Shared,
+    request_id: &str,
+    error: &ApiError,
+    fault: SignatureFault,
+) -> Response {
+    signed(shared, error.status, error.body(), request_id, fault)
+}
+
+/// Closes the connection without an answer: the connection's task drops the socket as soon as
+/// it is told, and this handler never finishes, so no byte of an answer is written.
+async fn close_connection(killer: Option<ConnectionKiller>) -> Response {
+    match killer {
+        Some(killer) => {
+            killer.kill();
+            std::future::pending().await
+        }
+        // Served by something else than the sandbox's own connections (a router test).
+        None => answer::plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::system("the connection would have been closed here").body(),
+            "",
+        ),
+    }
+}
+
+enum BodyError {
+    TooLarge(String),
+    Unreadable,
+}
+
+async fn read_body(headers: &HeaderMap, body: Body, timeout: Duration) -> Result<Bytes, BodyError> {
+    let too_large = |size: &str| {
+        BodyError::TooLarge(format!(
+            "the body is {size} bytes: at most {MAX_BODY_BYTES} bytes are accepted"
+        ))
+    };
+    if let Some(length) = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && length > MAX_BODY_BYTES as u64
+    {
+        return Err(too_large(&length.to_string()));
+    }
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    match tokio::time::timeout(timeout, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(too_large(&format!("more than {MAX_BODY_BYTES}")))
+        }
+        Ok(Err(_)) | Err(_) => Err(BodyError::Unreadable),
+    }
+}
+
+/// Everything after the faults: the checks in WeChat Pay's order, then the update.
+fn process(shared: &Shared, parts: &Parts, body: &[u8]) -> Outcome {
+    match check_and_apply(shared, parts, body) {
+        Ok(body) => Outcome::Applied(body),
+        Err(error) => Outcome::Refused(error),
+    }
+}
+
+fn check_and_apply(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    authenticate(shared, parts, body)?;
+    check_media_types(&parts.headers)?;
+    let (user_card_code, card_id) = parameters(parts)?;
+    let checked = shared.bodies.check(body)?;
+    let mut update = checked.body;
+    decrypt_fields(shared, &parts.headers, &mut update)?;
+
+    let now = Timestamp::from_unix_millis(unix_millis(), CHINA_OFFSET_MINUTES);
+    let brand_id = update.brand_id.clone();
+    let card = shared
+        .store
+        .update(&card_id, &user_card_code, update, checked.sent, now)
+        .map_err(|refusal| refused(refusal, &card_id, &user_card_code, &brand_id))?;
+    encrypt_for_merchant(shared, card)
+}
+
+fn refused(refusal: Refusal, card_id: &str, code: &str, brand_id: &str) -> ApiError {
+    let (card_id, code, brand_id) = (echo(card_id), echo(code), echo(brand_id));
+    match refusal {
+        Refusal::UnknownTemplate => {
+            ApiError::not_found(format!("会员卡模板不存在 (no card template {card_id})"))
+        }
+        Refusal::OtherBrand => ApiError::invalid_request(format!(
+            "会员卡模版ID不属于该品牌 (card template {card_id} does not belong to brand {brand_id})"
+        )),
+        Refusal::UnknownCard => ApiError::not_found(format!(
+            "用户会员卡不存在 (no user card {code} of template {card_id})"
+        )),
+        Refusal::OtherUser => ApiError::not_found(format!(
+            "用户会员卡不存在 (no user card {code} of template {card_id} for this openid)"
+        )),
+    }
+}
+
+fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The merchant's signature: one `Authorization` header of the scheme, for this merchant and
+/// certificate, within 5 minutes, verifying over `METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n` with
+/// the request-target exactly as received.
+fn authenticate(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<(), ApiError> {
+    let keys = &shared.keys;
+    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+    let value = values
+        .next()
+        .ok_or_else(|| ApiError::sign("the Authorization header is missing"))?;
+    if values.next().is_some() {
+        return Err(ApiError::sign("more than one Authorization header"));
+    }
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::sign("the Authorization header is not visible ASCII"))?;
+    let header = AuthorizationHeader::parse(text).map_err(|e| ApiError::sign(e.to_string()))?;
+    if header.mchid() != keys.mchid {
+        return Err(ApiError::sign(format!(
+            "mchid \"{}\" is not the merchant this sandbox serves",
+            echo(header.mchid())
+        )));
+    }
+    if !header.serial().eq_ignore_ascii_case(&keys.merchant_serial) {
+        return Err(ApiError::sign(format!(
+            "serial_no \"{}\" is not the merchant API certificate's serial number",
+            echo(header.serial())
+        )));
+    }
+    // The request-target as received: hyper keeps it as sent, percent-encoding included.
+    let url = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+    header
+        .verify(&keys.merchant_key, parts.method.as_str(), url, body)
+        .map_err(|e| ApiError::sign(e.to_string()))
+}
+
+/// `Accept` must accept `application/json`; `Content-Type` must be `application/json`
+/// (`charset=utf-8` allowed).
+fn check_media_types(headers: &HeaderMap) -> Result<(), ApiError> {
+    let header_error = |name: &str, issue: String| {
+        ApiError::param(Location::Header, Some(name.to_owned()), None, issue)
+    };
+    let accepts_json = headers.get_all(ACCEPT).iter().any(|value| {
+        value.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|range| media_type(range).eq_ignore_ascii_case("application/json"))
+        })
+    });
+    if !accepts_json {
+        return Err(header_error(
+            "Accept",
+            "must be application/json (请设置为application/json)".to_owned(),
+        ));
+    }
+    let mut types = headers.get_all(CONTENT_TYPE).iter();
+    let content_type = match (types.next(), types.next()) {
+        (Some(value), None) => value.to_str().ok(),
+        _ => None,
+    };
+    let good = content_type.is_some_and(|ct| {
+        media_type(ct).eq_ignore_ascii_case("application/json")
+            && ct.split(';').skip(1).all(|param| {
+                let mut kv = param.splitn(2, '=');
+                let name = kv.next().unwrap_or_default().trim();
+                let value = kv.next().unwrap_or_default().trim().trim_matches('"');
+                !name.eq_ignore_ascii_case("charset")
+                    || value.eq_ignore_ascii_case("utf-8")
+                    || value.eq_ignore_ascii_case("utf8")
+            })
+    });
+    if !good {
+        return Err(header_error(
+            "Content-Type",
+            "must be application/json (charset=utf-8 allowed) (请设置为application/json)"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn media_type(value: &str) -> &str {
+    value.split(';').next().unwrap_or_default().trim()
+}
+
+/// Decodes a path segment or query component: percent-encoding, and `+` as a space in the
+/// query (form encoding, as Java's `URLEncoder` writes it).
+fn decode(text: &str, plus_is_space: bool) -> Option<String> {
+    let text = if plus_is_space {
+        text.replace('+', " ")
+    } else {
+        text.to_owned()
+    };
+    percent_decode_str(&text)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// `user_card_code` (path) and `card_id` (query, the only query parameter), within their limits.
+fn parameters(parts: &Parts) -> Result<(String, String), ApiError> {
+    let raw_code = parts
+        .uri
+        .path()
+        .strip_prefix(path_prefix())
+        .unwrap_or_default();
+    let code = decode(raw_code, false).ok_or_else(|| {
+        ApiError::param(
+            Location::Path,
+            Some("user_card_code".to_owned()),
+            None,
+            "is not percent-encoded UTF-8",
+        )
+    })?;
+
+    let mut card_id = None;
+    for pair in parts.uri.query().unwrap_or_default().split('&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = decode(name, true).unwrap_or_else(|| echo(name));
+        if name != "card_id" {
+            return Err(ApiError::param(
+                Location::Query,
+                Some(echo(&name)),
+                None,
+                "is not a parameter of this endpoint (the page defines card_id only)",
+            ));
+        }
+        if card_id.is_some() {
+            return Err(ApiError::param(
+                Location::Query,
+                Some("card_id".to_owned()),
+                None,
+                "is given more than once",
+            ));
+        }
+        card_id = Some(decode(value, true).ok_or_else(|| {
+            ApiError::param(
+                Location::Query,
+                Some("card_id".to_owned()),
+                None,
+                "is not percent-encoded UTF-8",
+            )
+        })?);
+    }
+    let card_id = card_id.ok_or_else(|| {
+        ApiError::param(
+            Location::Query,
+            Some("card_id".to_owned()),
+            None,
+            "is required",
+        )
+    })?;
+
+    // The limits of both, from the schema (through the generated request type).
+    let request = UpdateUserCardRequest::new(
+        code.clone(),
+        card_id.clone(),
+        UpdateUserCardBody::new("-", "-"),
+    );
+    if let Err(report) = request.validate()
+        && let Some(violation) = report.violations().first()
+    {
+        let (location, value) = match violation.path() {
+            "user_card_code" => (Location::Path, &code),
+            _ => (Location::Query, &card_id),
+        };
+        let value = (value.chars().count() <= 256).then(|| serde_json::json!(value));
+        return Err(ApiError::param(
+            location,
+            Some(violation.path().to_owned()),
+            value,
+            violation.rule().to_string(),
+        ));
+    }
+    Ok((code, card_id))
+}
+
+/// Decrypts the sensitive fields with WeChat Pay's key, which `Wechatpay-Serial` must name.
+fn decrypt_fields(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: &mut UpdateUserCardBody,
+) -> Result<(), ApiError> {
+    let key_id = shared.keys.wechatpay.key_id();
+    let serial = headers
+        .get(SERIAL)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let Some(serial) = serial else {
+        return Err(ApiError::param(
+            Location::Header,
+            Some(SERIAL.to_owned()),
+            None,
+            format!(
+                "is required: the id of the WeChat Pay key sensitive fields are encrypted with \
+                 ({key_id})"
+            ),
+        ));
+    };
+    if !body.has_sensitive() {
+        return Ok(());
+    }
+    if serial.trim() != key_id {
+        return Err(ApiError::param(
+            Location::Header,
+            Some(SERIAL.to_owned()),
+            Some(serde_json::json!(echo(serial))),
+            format!(
+                "does not name the WeChat Pay key ({key_id}); the sensitive fields must be \
+                 encrypted with it"
+            ),
+        ));
+    }
+    let max = shared.keys.merchant_key.max_plaintext_len();
+    body.try_for_each_sensitive_mut(|path, value| {
+        let field = Some(path.as_str().to_owned());
+        let plaintext = shared.keys.wechatpay.decrypt(value.expose()).map_err(|e| {
+            ApiError::param(
+                Location::Body,
+                field.clone(),
+                None,
+                format!("cannot be decrypted with the WeChat Pay key {key_id}: {e}"),
+            )
+        })?;
+        if plaintext.len() > max {
+            return Err(ApiError::param(
+                Location::Body,
+                field,
+                None,
+                format!(
+                    "decrypts to {} bytes, more than the {max} the answer can encrypt for the \
+                     merchant",
+                    plaintext.len()
+                ),
+            ));
+        }
+        value.replace(plaintext.as_str());
+        Ok(())
+    })?;
+    shared.bodies.check_plaintext(body)
+}
+
+/// The answer's body: the card with its sensitive fields encrypted for the merchant.
+fn encrypt_for_merchant(shared: &Shared, mut card: UserCard) -> Result<Vec<u8>, ApiError> {
+    let key = &shared.keys.merchant_key;
+    card.try_for_each_sensitive_mut(|_, value| {
+        let ciphertext = key.encrypt(value.expose().as_bytes()).map_err(|e| {
+            ApiError::system(format!("cannot encrypt the answer for the merchant: {e}"))
+        })?;
+        value.replace(ciphertext);
+        Ok(())
+    })?;
+    serde_json::to_vec(&card).map_err(|e| ApiError::system(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_prefix_comes_from_the_template() {
+        assert_eq!(path_prefix(), "/v3/brand/partner/card-member/user-cards/");
+    }
+
+    #[test]
+    fn media_types() {
+        let check = |accept: Option<&str>, content_type: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(a) = accept {
+                headers.insert(ACCEPT, a.parse().unwrap());
+            }
+            if let Some(c) = content_type {
+                headers.insert(CONTENT_TYPE, c.parse().unwrap());
+            }
+            check_media_types(&headers)
+                .err()
+                .and_then(|e| e.detail)
+                .and_then(|d| d.field)
+        };
+        let json = Some("application/json");
+        assert_eq!(check(json, json), None);
+        assert_eq!(
+            check(
+                Some("text/html, application/json;q=0.9"),
+                Some("application/json; charset=UTF-8")
+            ),
+            None
+        );
+        assert_eq!(check(None, json).as_deref(), Some("Accept"));
+        assert_eq!(check(Some("*/*"), json).as_deref(), Some("Accept"));
+        assert_eq!(check(json, None).as_deref(), Some("Content-Type"));
+        assert_eq!(
+            check(json, Some("text/plain")).as_deref(),
+            Some("Content-Type")
+        );
+        assert_eq!(
+            check(json, Some("application/json; charset=gbk")).as_deref(),
+            Some("Content-Type")
+        );
+    }
+
+    #[test]
+    fn decoding() {
+        assert_eq!(decode("a%20b+c", true).as_deref(), Some("a b c"));
+        assert_eq!(decode("a%20b+c", false).as_deref(), Some("a b+c"));
+        assert_eq!(decode("%ff", false), None);
+    }
+}

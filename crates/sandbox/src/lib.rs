@@ -1,0 +1,400 @@
+//! A local WeChat Pay for one endpoint, faithful to the protocol: the server this project's
+//! client, command and demo are tested against.
+//!
+//! WeChat Pay APIv3 has no test environment. A [`Sandbox`] is a real HTTP server on loopback
+//! that serves `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…` as
+//! WeChat Pay does: it verifies the merchant's request signature (over the request-target
+//! exactly as received) and its timestamp, checks the headers, parameters and body against the
+//! endpoint's JSON Schema, decrypts the sensitive fields with its WeChat Pay key, applies the
+//! update to the cards it keeps in memory, encrypts the answer's sensitive fields for the
+//! merchant and signs every answer, errors included. It can inject faults ([`Faults`]: 500s,
+//! 429s, latency, dropped connections, updates applied whose answer is lost, tampered and
+//! probe signatures) so that clients can prove their retries and their verification.
+//!
+//! ```
+//! use wechatpay_sandbox::Sandbox;
+//! use wechatpay_signing::{
+//!     MerchantSigner, PrivateKey, ResponseHeaders, ResponseVerifier, WechatPayKeySet,
+//!     WechatPayPublicKey,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Keys are generated; the credentials say what a client needs.
+//! let sandbox = Sandbox::builder().start().await?;
+//! let creds = sandbox.credentials();
+//! let key_pem = creds.merchant_private_key_pem.as_ref().ok_or("generated")?;
+//! let signer = MerchantSigner::new(&creds.mchid, &creds.merchant_serial, PrivateKey::from_pem(key_pem)?)?;
+//!
+//! // The page's example card is there by default: sign and send an update of it.
+//! let url = "/v3/brand/partner/card-member/user-cards/478515832665?card_id=pbLatjvWOibDc5-TBnbUk1pD12o0";
+//! let body = r#"{"brand_id":"1004","openid":"obLatjnx9gnqzS4myYGmLZ7LgLBA","level":"金卡"}"#;
+//! let response = reqwest::Client::new()
+//!     .patch(format!("{}{url}", sandbox.base_url()))
+//!     .header("Authorization", signer.authorization("PATCH", url, body.as_bytes())?)
+//!     .header("Accept", "application/json")
+//!     .header("Content-Type", "application/json")
+//!     .header("Wechatpay-Serial", &creds.wechatpay_key_id)
+//!     .body(body)
+//!     .send()
+//!     .await?;
+//! assert_eq!(response.status(), 200);
+//!
+//! // Every answer is signed by the sandbox's WeChat Pay key.
+//! let headers = response.headers().clone();
+//! let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+//! let answer = response.bytes().await?;
+//! let keys = WechatPayKeySet::new().with_public_key(WechatPayPublicKey::from_pem(
+//!     &creds.wechatpay_key_id,
+//!     &creds.wechatpay_public_key_pem,
+//! )?);
+//! ResponseVerifier::new(keys).verify(&ResponseHeaders::from_lookup(header), &answer)?;
+//!
+//! let card = sandbox.card("pbLatjvWOibDc5-TBnbUk1pD12o0", "478515832665").ok_or("seeded")?;
+//! assert_eq!(card.level.as_deref(), Some("金卡"));
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The crate's README lists every answer and when it is given, the limits (64 KiB bodies,
+//! 64 KiB request heads, 8 s to receive a request, 1024 connections), the faults, the test
+//! hook (`GET /_sandbox/user-cards`) and performance figures. The `wechatpay-card sandbox`
+//! command runs one from a shell.
+
+mod answer;
+mod body_check;
+mod credentials;
+mod endpoint;
+mod error;
+mod faults;
+mod server;
+mod store;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use wechatpay_card_models::UserCard;
+use zeroize::Zeroizing;
+
+pub use credentials::{Credentials, DEFAULT_MCHID};
+pub use endpoint::{MAX_BODY_BYTES, READ_TIMEOUT};
+pub use error::SandboxError;
+pub use faults::Faults;
+pub use server::{LISTEN_BACKLOG, MAX_CONNECTIONS, MAX_HEAD_BYTES};
+pub use store::default_cards;
+
+use credentials::KeyOptions;
+use server::{Counters, Shared};
+use store::CardStore;
+
+/// The counters of a running sandbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Every HTTP request that reached the server: any path, rejected ones included; not the
+    /// test hook. (A request the HTTP layer refuses before routing, e.g. a head over
+    /// [`MAX_HEAD_BYTES`], is not counted.)
+    pub requests: u64,
+    /// Updates stored, including those whose answer was then dropped.
+    pub updates_applied: u64,
+    /// Faults that took effect (a request meeting two, e.g. a 500 with a tampered signature,
+    /// counts two).
+    pub faults_injected: u64,
+}
+
+/// A running sandbox. It stops when dropped (connections are cut) or, gracefully, with
+/// [`Sandbox::shutdown`].
+///
+/// Its state sits behind locks shared with the server, so queries are cheap and may be made at
+/// any time, from any thread.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    credentials: Credentials,
+    local_addr: SocketAddr,
+    base_url: String,
+    stop: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// A builder: every option has a default, so `Sandbox::builder().start().await` runs one on
+    /// a free loopback port with generated keys and the page's example card.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash: prefix it to the request-target.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The identities and keys it runs with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The stored cards, sensitive values in plaintext, sorted by `card_id` then
+    /// `user_card_code`.
+    pub fn cards(&self) -> Vec<UserCard> {
+        self.shared.store.all()
+    }
+
+    /// One stored card, sensitive values in plaintext.
+    pub fn card(&self, card_id: &str, user_card_code: &str) -> Option<UserCard> {
+        self.shared.store.get(card_id, user_card_code)
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Replaces the faults in force (e.g. to make the host fail, then recover). The sequence
+    /// restarts from the new seed. Rates outside 0.0..=1.0 are clamped (NaN is 0.0).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.faults.set(faults);
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.get()
+    }
+
+    /// Stops accepting connections, lets the requests in flight finish (5 s at most), then
+    /// returns.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Binds a listener whose accept queue holds [`LISTEN_BACKLOG`] connections: beyond
+/// [`MAX_CONNECTIONS`] served at once, connections wait there, fully established, rather than
+/// have their handshake dropped by the kernel.
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// How a [`Sandbox`] is set up. Everything is checked by [`SandboxBuilder::start`].
+#[derive(Debug)]
+pub struct SandboxBuilder {
+    listen: SocketAddr,
+    keys: KeyOptionsDebug,
+    cards: Option<Vec<UserCard>>,
+    cards_file: Option<PathBuf>,
+    faults: Faults,
+    read_timeout: Duration,
+}
+
+/// [`KeyOptions`] with a `Debug` that shows no key.
+#[derive(Default)]
+struct KeyOptionsDebug(KeyOptions);
+
+impl std::fmt::Debug for KeyOptionsDebug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyOptions")
+            .field("mchid", &self.0.mchid)
+            .field("merchant_serial", &self.0.merchant_serial)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            keys: KeyOptionsDebug::default(),
+            cards: None,
+            cards_file: None,
+            faults: Faults::default(),
+            read_timeout: READ_TIMEOUT,
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// The address to listen on; default `127.0.0.1:0` (a free port).
+    #[must_use]
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Reuses keys, e.g. another sandbox's (a backup host): the same merchant and WeChat Pay
+    /// keys and ids. The other options given override their part of these.
+    #[must_use]
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.keys.0.base = Some(credentials);
+        self
+    }
+
+    /// The merchant id requests must be signed for; default [`DEFAULT_MCHID`].
+    #[must_use]
+    pub fn mchid(mut self, mchid: impl Into<String>) -> Self {
+        self.keys.0.mchid = Some(mchid.into());
+        self
+    }
+
+    /// The merchant certificate serial number requests must name (hex); default random.
+    #[must_use]
+    pub fn merchant_serial(mut self, serial: impl Into<String>) -> Self {
+        self.keys.0.merchant_serial = Some(serial.into());
+        self
+    }
+
+    /// The merchant's public key (SPKI or PKCS#1 PEM, or a certificate): requests are verified
+    /// with it and answers encrypted for it. The sandbox then has no merchant private key
+    /// ([`Credentials::merchant_private_key_pem`] is `None`).
+    #[must_use]
+    pub fn merchant_public_key_pem(mut self, pem: impl Into<String>) -> Self {
+        self.keys.0.merchant_public_key_pem = Some(pem.into());
+        self
+    }
+
+    /// WeChat Pay's private key (PKCS#8 or PKCS#1 PEM), in public-key mode; default generated.
+    #[must_use]
+    pub fn wechatpay_private_key_pem(mut self, pem: impl Into<String>) -> Self {
+        self.keys.0.wechatpay_private_key_pem = Some(Zeroizing::new(pem.into()));
+        self
+    }
+
+    /// The id of WeChat Pay's public key, `PUB_KEY_ID_…`; default random.
+    #[must_use]
+    pub fn wechatpay_public_key_id(mut self, id: impl Into<String>) -> Self {
+        self.keys.0.wechatpay_public_key_id = Some(id.into());
+        self
+    }
+
+    /// Platform-certificate mode: WeChat Pay's key is this certificate's (its private key given
+    /// beside it), and its serial number is `Wechatpay-Serial`. The certificate must be valid
+    /// now.
+    #[must_use]
+    pub fn platform_certificate(
+        mut self,
+        cert_pem: impl Into<String>,
+        key_pem: impl Into<String>,
+    ) -> Self {
+        self.keys.0.platform_certificate = Some((cert_pem.into(), Zeroizing::new(key_pem.into())));
+        self
+    }
+
+    /// The cards to serve (sensitive values in plaintext), instead of the page's example card.
+    /// A card's `card_id` and `brand_id` define its template.
+    #[must_use]
+    pub fn cards(mut self, cards: Vec<UserCard>) -> Self {
+        self.cards = Some(cards);
+        self
+    }
+
+    /// A JSON file holding an array of cards to serve, as [`SandboxBuilder::cards`].
+    #[must_use]
+    pub fn cards_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cards_file = Some(path.into());
+        self
+    }
+
+    /// The faults to inject from the start; default none.
+    #[must_use]
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// How long a request's head may take to arrive, and then its body, before the connection
+    /// is closed without an answer; default [`READ_TIMEOUT`] (8 s). Also how long an idle
+    /// keep-alive connection is kept.
+    #[must_use]
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Checks the configuration, generates the keys not given, binds and starts serving.
+    ///
+    /// # Errors
+    /// A [`SandboxError`] naming the misconfiguration, or [`SandboxError::Bind`].
+    pub async fn start(self) -> Result<Sandbox, SandboxError> {
+        self.faults.check()?;
+        if self.read_timeout.is_zero() {
+            return Err(SandboxError::Config(
+                "the read timeout must be longer than zero".to_owned(),
+            ));
+        }
+        let cards = match (self.cards, self.cards_file) {
+            (Some(_), Some(path)) => {
+                return Err(SandboxError::Config(format!(
+                    "both cards and a cards file ({}) are given: give one",
+                    path.display()
+                )));
+            }
+            (Some(cards), None) => cards,
+            (None, Some(path)) => store::read_cards_file(&path)?,
+            (None, None) => default_cards(),
+        };
+        let (credentials, keys) = self.keys.0.resolve()?;
+        let store = CardStore::new(cards, keys.merchant_key.max_plaintext_len())?;
+        let shared = Arc::new(Shared {
+            keys,
+            store,
+            faults: faults::FaultInjector::new(self.faults),
+            counters: Counters::default(),
+            bodies: body_check::BodyChecker::new()?,
+            request_ids: answer::RequestIds::new(),
+            read_timeout: self.read_timeout,
+        });
+        let listener = bind(self.listen).map_err(|source| SandboxError::Bind {
+            addr: self.listen,
+            source,
+        })?;
+        let local_addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            addr: self.listen,
+            source,
+        })?;
+        let (stop, stop_rx) = watch::channel(false);
+        let server = tokio::spawn(server::serve(listener, shared.clone(), stop_rx));
+        Ok(Sandbox {
+            shared,
+            credentials,
+            local_addr,
+            base_url: format!("http://{local_addr}"),
+            stop,
+            server: Some(server),
+        })
+    }
+}
