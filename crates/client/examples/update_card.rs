@@ -1,0 +1,80 @@
+//! Updates a member card, end to end: validate, encrypt, sign, send, verify, parse, decrypt.
+//!
+//! ```sh
+//! cargo run -p wechatpay-card-client --example update_card
+//! ```
+//!
+//! Without configuration it starts the sandbox (a local stand-in for WeChat Pay) in-process and
+//! uses the credentials it generates. With `WECHATPAY_BASE_URL` set it uses the `WECHATPAY_*`
+//! variables instead, e.g. for a sandbox started with
+//! `wechatpay-card sandbox --state-dir /tmp/sb` and `set -a; . /tmp/sb/env; set +a`.
+
+use wechatpay_card_client::models::{
+    DateInfo, DateType, UpdateUserCardBody, UpdateUserCardRequest, UserInfo, UserInfoCustomField,
+};
+use wechatpay_card_client::{Client, Error};
+use wechatpay_sandbox::Sandbox;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Keep the sandbox alive (if any) until the end.
+    let (client, _sandbox) = if std::env::var_os("WECHATPAY_BASE_URL").is_some() {
+        (Client::from_env()?, None)
+    } else {
+        let sandbox = Sandbox::builder().start().await?;
+        let c = sandbox.credentials();
+        let client = Client::builder()
+            .mchid(&c.mchid)
+            .merchant_serial(&c.merchant_serial)
+            .private_key_pem(
+                c.merchant_private_key_pem
+                    .as_deref()
+                    .map(String::as_str)
+                    .unwrap_or_default(),
+            )
+            .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
+            .base_url(sandbox.base_url())
+            .backup_base_url(None)
+            .build()?;
+        eprintln!("started a sandbox at {}", sandbox.base_url());
+        (client, Some(sandbox))
+    };
+
+    // The page's example update; the phone number and chosen values in plaintext.
+    let body = UpdateUserCardBody::new("1004", "obLatjnx9gnqzS4myYGmLZ7LgLBA")
+        .with_card_color("#FFFF00")
+        .with_level("钻石会员")
+        .with_phone_number("13800138000")
+        .with_valid_date_information(DateInfo::new(DateType::Permanent))
+        .with_user_information(UserInfo::new().with_custom_field_list(vec![
+            UserInfoCustomField::new("喜欢的运动").with_user_chosen_values(vec!["游泳".into()]),
+        ]))
+        .with_attach("自定义数据说明");
+    let request = UpdateUserCardRequest::new("478515832665", "pbLatjvWOibDc5-TBnbUk1pD12o0", body);
+
+    match client.execute(request).await {
+        Ok(verified) => {
+            println!(
+                "updated (Request-ID {}, verified with {}, {} attempt(s))",
+                verified.request_id().unwrap_or("-"),
+                verified.signed_by(),
+                verified.attempts()
+            );
+            let mut card = verified.into_inner();
+            println!("{}", serde_json::to_string_pretty(&card)?);
+            client.decrypt(&mut card)?;
+            let phone = card
+                .phone_number
+                .as_ref()
+                .map(|p| p.expose().to_string())
+                .unwrap_or_default();
+            println!("phone number, decrypted with the merchant key: {phone}");
+            Ok(())
+        }
+        Err(e @ Error::Signature(_)) => {
+            eprintln!("{e}");
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,652 @@
+//! The client and its pipeline: validate, encrypt, serialize; then per attempt sign, send,
+//! read (bounded); then verify, parse.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tracing::{Instrument, field};
+use wechatpay_card_models::{
+    Endpoint, EndpointRequest, ErrorResponse, SensitiveFields, UpdateUserCardRequest, UserCard,
+};
+use wechatpay_signing::{MerchantSigner, ResponseHeaders, ResponseVerifier, WechatPayKeySet};
+
+use crate::error::{ApiError, Error, SignatureError, TransportErrorKind};
+use crate::failover::{Host, HostOutcome, HostSelector};
+use crate::retry::RetryPolicy;
+use crate::{ClientBuilder, url};
+
+/// An async client for WeChat Pay's member-card endpoint.
+///
+/// Cheap to clone (an `Arc` inside) and safe to share across tasks: clones share one
+/// connection pool and one failover state. See the [crate documentation](crate) for what a
+/// call does, step by step.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) signer: MerchantSigner,
+    pub(crate) keys: WechatPayKeySet,
+    pub(crate) verifier: ResponseVerifier,
+    pub(crate) hosts: HostSelector,
+    pub(crate) base_url: String,
+    pub(crate) backup_base_url: Option<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) call_timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Client")
+            .field("mchid", &inner.signer.mchid())
+            .field("merchant_serial", &inner.signer.serial())
+            .field("wechatpay_keys", &inner.keys.ids())
+            .field("base_url", &inner.base_url)
+            .field("backup_base_url", &inner.backup_base_url)
+            .field("retry", &inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request after the steps that happen once per call (validation, encryption,
+/// serialization), ready to be signed and sent by [`Client::send`].
+///
+/// Its body holds ciphertexts only: the plaintexts were encrypted and zeroized.
+pub struct Prepared<E: Endpoint> {
+    target: String,
+    body: Bytes,
+    wechatpay_serial: String,
+    encrypted_fields: Vec<String>,
+    endpoint: PhantomData<fn() -> E>,
+}
+
+impl<E: Endpoint> Prepared<E> {
+    /// The HTTP method.
+    pub fn method(&self) -> &'static str {
+        E::METHOD
+    }
+
+    /// The request-target: the path and query exactly as sent and signed.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The body bytes exactly as sent and signed.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The id of the WeChat Pay key the sensitive fields were encrypted with: the
+    /// `Wechatpay-Serial` header.
+    pub fn wechatpay_serial(&self) -> &str {
+        &self.wechatpay_serial
+    }
+
+    /// The paths of the fields that were encrypted, e.g. `phone_number`.
+    pub fn encrypted_fields(&self) -> &[String] {
+        &self.encrypted_fields
+    }
+}
+
+impl<E: Endpoint> std::fmt::Debug for Prepared<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("method", &E::METHOD)
+            .field("target", &self.target)
+            .field("body_len", &self.body.len())
+            .field("wechatpay_serial", &self.wechatpay_serial)
+            .field("encrypted_fields", &self.encrypted_fields)
+            .finish()
+    }
+}
+
+/// A verified, parsed answer, with what the call learned on the way.
+#[derive(Clone, Debug)]
+pub struct Verified<T> {
+    value: T,
+    status: u16,
+    request_id: Option<String>,
+    signed_by: String,
+    attempts: u32,
+    base_url: String,
+}
+
+impl<T> Verified<T> {
+    /// The parsed answer.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The parsed answer, by value.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The `Request-ID` header.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The id of the WeChat Pay key whose signature was verified (`Wechatpay-Serial`).
+    pub fn signed_by(&self) -> &str {
+        &self.signed_by
+    }
+
+    /// How many attempts the call made.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The base URL that answered (the primary or the backup host).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
+
+impl<T> std::ops::Deref for Verified<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// An answer as read off the wire.
+struct RawResponse {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl RawResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Client {
+    /// A builder; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client from the `WECHATPAY_*` environment variables (see [`crate::env`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the missing or invalid variable.
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env().build()
+    }
+
+    /// A client from PEM files, as WeChat Pay's own samples are configured: the merchant id,
+    /// the merchant API certificate's serial, the merchant private key file
+    /// (`apiclient_key.pem`), the WeChat Pay public key's id and file (`pub_key.pem`). Other
+    /// settings are the defaults; use [`Client::builder`] to change them.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wechatpay_card_client::Error> {
+    /// let client = wechatpay_card_client::Client::from_pem_files(
+    ///     "1900000001",
+    ///     "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+    ///     "/etc/wechatpay/apiclient_key.pem",
+    ///     "PUB_KEY_ID_0119000000012026112600000000000001",
+    ///     "/etc/wechatpay/pub_key.pem",
+    /// )?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file or setting at fault.
+    pub fn from_pem_files(
+        mchid: &str,
+        merchant_serial: &str,
+        private_key_file: impl AsRef<std::path::Path>,
+        wechatpay_public_key_id: &str,
+        wechatpay_public_key_file: impl AsRef<std::path::Path>,
+    ) -> Result<Self, Error> {
+        ClientBuilder::new()
+            .mchid(mchid)
+            .merchant_serial(merchant_serial)
+            .private_key_file(private_key_file)
+            .wechatpay_public_key_file(wechatpay_public_key_id, wechatpay_public_key_file)
+            .build()
+    }
+
+    /// Updates a user's member card ("修改用户会员卡信息") and returns the card as WeChat Pay
+    /// answered it, verified. Give sensitive fields in plaintext: they are encrypted here.
+    /// Sensitive fields of the answer are still encrypted: see [`Client::decrypt`].
+    ///
+    /// # Errors
+    /// See [`Error`]: nothing is sent for [`Error::Validation`] and [`Error::Encryption`];
+    /// [`Error::Signature`] means the update may have been applied.
+    pub async fn update_user_card(
+        &self,
+        request: UpdateUserCardRequest,
+    ) -> Result<UserCard, Error> {
+        self.execute(request).await.map(Verified::into_inner)
+    }
+
+    /// Calls any endpoint of the generated models: [`Client::prepare`], then [`Client::send`].
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn execute<R: EndpointRequest>(
+        &self,
+        request: R,
+    ) -> Result<Verified<<R::Endpoint as Endpoint>::Response>, Error> {
+        let prepared = self.prepare(request)?;
+        self.send(&prepared).await
+    }
+
+    /// The steps done once per call: validation (an invalid request is an error naming every
+    /// violation, and nothing is sent), encryption of the sensitive fields with WeChat Pay's
+    /// key, serialization of the body (once: those bytes are signed and sent).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] or [`Error::Encryption`].
+    pub fn prepare<R: EndpointRequest>(
+        &self,
+        mut request: R,
+    ) -> Result<Prepared<R::Endpoint>, Error> {
+        request.validate()?;
+        let target = url::request_target(&request);
+        let encryptor = self
+            .inner
+            .keys
+            .encryptor()
+            .map_err(|source| Error::Encryption {
+                field: "(no WeChat Pay key to encrypt with)".into(),
+                source,
+            })?;
+        let mut encrypted_fields = Vec::new();
+        request
+            .body_mut()
+            .try_for_each_sensitive_mut(|path, value| {
+                let encrypted =
+                    encryptor
+                        .encrypt(value.expose())
+                        .map_err(|source| Error::Encryption {
+                            field: path.to_string(),
+                            source,
+                        })?;
+                value.replace(encrypted.ciphertext);
+                encrypted_fields.push(path.to_string());
+                Ok::<(), Error>(())
+            })?;
+        let body = serde_json::to_vec(request.body())
+            .map_err(|e| Error::Internal(format!("the request body does not serialize: {e}")))?;
+        Ok(Prepared {
+            target,
+            body: Bytes::from(body),
+            wechatpay_serial: encryptor.key_id().to_string(),
+            encrypted_fields,
+            endpoint: PhantomData,
+        })
+    }
+
+    /// The steps done per attempt, and the retries: sign (a fresh timestamp and nonce each
+    /// time), send to the primary or backup host, read the answer (bounded), then for a 2xx
+    /// answer verify its signature over the raw bytes and parse it; an error answer becomes
+    /// [`Error::Api`].
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn send<E: Endpoint>(
+        &self,
+        prepared: &Prepared<E>,
+    ) -> Result<Verified<E::Response>, Error> {
+        let span = tracing::info_span!(
+            "wechatpay_call",
+            endpoint = E::NAME,
+            method = E::METHOD,
+            path = %prepared.target,
+            attempts = field::Empty,
+            status = field::Empty,
+            request_id = field::Empty,
+            latency_ms = field::Empty,
+        );
+        let started = Instant::now();
+        let result = self
+            .send_with_retries(prepared, started)
+            .instrument(span.clone())
+            .await;
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(v) => {
+                span.record("attempts", v.attempts);
+                span.record("status", v.status);
+                if let Some(id) = &v.request_id {
+                    span.record("request_id", id.as_str());
+                }
+            }
+            Err(e) => {
+                if let Some(status) = e.status() {
+                    span.record("status", status);
+                }
+                if let Some(id) = e.request_id() {
+                    span.record("request_id", id);
+                }
+                span.in_scope(|| tracing::warn!(error = %e, "call failed"));
+            }
+        }
+        result
+    }
+
+    async fn send_with_retries<E: Endpoint>(
+        &self,
+        prepared: &Prepared<E>,
+        started: Instant,
+    ) -> Result<Verified<E::Response>, Error> {
+        let inner = &self.inner;
+        let deadline = started + inner.call_timeout;
+        let max_attempts = inner.retry.attempts();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let now = Instant::now();
+            let host = inner.hosts.pick(now);
+            let base_url = match (host, &inner.backup_base_url) {
+                (Host::Backup, Some(backup)) => backup.as_str(),
+                _ => inner.base_url.as_str(),
+            };
+            let budget = inner
+                .attempt_timeout
+                .min(deadline.saturating_duration_since(now));
+            let span = tracing::debug_span!(
+                "wechatpay_attempt",
+                attempt,
+                host = base_url,
+                status = field::Empty,
+                request_id = field::Empty,
+                latency_ms = field::Empty,
+            );
+            let attempt_started = Instant::now();
+            let outcome = tokio::time::timeout(budget, self.attempt(base_url, prepared))
+                .instrument(span.clone())
+                .await;
+            span.record("latency_ms", attempt_started.elapsed().as_millis() as u64);
+
+            let (error, health) = match outcome {
+                Err(_elapsed) => (
+                    Error::Timeout {
+                        attempts: attempt,
+                        elapsed: started.elapsed(),
+                        last: None,
+                    },
+                    HostOutcome::Failed,
+                ),
+                Ok(Err(error)) => {
+                    let health = match &error {
+                        Error::Transport {
+                            kind: TransportErrorKind::ResponseTooLarge,
+                            ..
+                        } => HostOutcome::Healthy,
+                        _ => HostOutcome::Failed,
+                    };
+                    (with_attempts(error, attempt), health)
+                }
+                Ok(Ok(raw)) => {
+                    span.record("status", raw.status);
+                    if let Some(id) = raw.header("Request-ID") {
+                        span.record("request_id", id);
+                    }
+                    let health = if raw.status >= 500 {
+                        HostOutcome::Failed
+                    } else {
+                        HostOutcome::Healthy
+                    };
+                    self.report_host(host, health);
+                    if (200..300).contains(&raw.status) {
+                        return self.verify_and_parse(raw, attempt, base_url);
+                    }
+                    let error = api_error(&raw);
+                    if !error.is_retryable() || attempt >= max_attempts {
+                        return Err(error);
+                    }
+                    self.wait_before_retry(error, attempt, started, deadline)
+                        .await?;
+                    continue;
+                }
+            };
+            self.report_host(host, health);
+            if !error.is_retryable() || attempt >= max_attempts {
+                return Err(error);
+            }
+            self.wait_before_retry(error, attempt, started, deadline)
+                .await?;
+        }
+    }
+
+    fn report_host(&self, host: Host, outcome: HostOutcome) {
+        match self.inner.hosts.report(host, outcome, Instant::now()) {
+            Some(Host::Backup) => tracing::warn!(
+                backup = self.inner.backup_base_url.as_deref(),
+                "the primary host keeps failing: requests move to the backup host"
+            ),
+            Some(Host::Primary) => {
+                tracing::warn!(primary = %self.inner.base_url, "the primary host answers again: requests move back")
+            }
+            None => {}
+        }
+    }
+
+    /// Sleeps before the next attempt, or gives up with the error when the wait would pass the
+    /// call's deadline.
+    async fn wait_before_retry(
+        &self,
+        error: Error,
+        attempt: u32,
+        started: Instant,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let wait = self.inner.retry.backoff(attempt);
+        if Instant::now() + wait >= deadline {
+            return Err(Error::Timeout {
+                attempts: attempt,
+                elapsed: started.elapsed(),
+                last: Some(Box::new(error)),
+            });
+        }
+        tracing::info!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "attempt failed; retrying");
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// One attempt: sign, send, read the answer with a bound.
+    async fn attempt<E: Endpoint>(
+        &self,
+        base_url: &str,
+        prepared: &Prepared<E>,
+    ) -> Result<RawResponse, Error> {
+        let inner = &self.inner;
+        let authorization = inner
+            .signer
+            .authorization(E::METHOD, &prepared.target, &prepared.body)
+            .map_err(|e| Error::Internal(format!("could not sign the request: {e}")))?;
+        let method = http::Method::from_bytes(E::METHOD.as_bytes())
+            .map_err(|_| Error::Internal(format!("{} is not an HTTP method", E::METHOD)))?;
+        let mut builder = inner
+            .http
+            .request(method, format!("{base_url}{}", prepared.target))
+            .header(http::header::AUTHORIZATION, authorization)
+            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(prepared.body.clone());
+        if E::REQUIRES_WECHATPAY_SERIAL {
+            builder = builder.header("Wechatpay-Serial", prepared.wechatpay_serial.as_str());
+        }
+        let mut response = builder.send().await.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let limit = inner.max_response_bytes;
+        let too_large = || Error::Transport {
+            kind: TransportErrorKind::ResponseTooLarge,
+            attempts: 0,
+            message: format!("the answer is larger than the {limit}-byte limit"),
+        };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(RawResponse {
+            status,
+            headers: std::mem::take(response.headers_mut()),
+            body: Bytes::from(body),
+        })
+    }
+
+    fn verify_and_parse<T: serde::de::DeserializeOwned>(
+        &self,
+        raw: RawResponse,
+        attempts: u32,
+        base_url: &str,
+    ) -> Result<Verified<T>, Error> {
+        let request_id = raw.header("Request-ID").map(str::to_string);
+        let headers = ResponseHeaders::from_lookup(|name| raw.header(name));
+        if let Err(source) = self.inner.verifier.verify(&headers, &raw.body) {
+            return Err(Error::Signature(Box::new(SignatureError {
+                status: raw.status,
+                request_id,
+                source,
+            })));
+        }
+        let signed_by = raw
+            .header("Wechatpay-Serial")
+            .unwrap_or_default()
+            .to_string();
+        let value = serde_json::from_slice(&raw.body).map_err(|e| Error::InvalidResponse {
+            status: raw.status,
+            request_id: request_id.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Verified {
+            value,
+            status: raw.status,
+            request_id,
+            signed_by,
+            attempts,
+            base_url: base_url.to_string(),
+        })
+    }
+
+    /// Decrypts, in place, the sensitive fields of an answer (e.g. a [`UserCard`]'s
+    /// `phone_number`) with the merchant API private key. Never done implicitly: plaintext
+    /// appears only where asked for.
+    ///
+    /// # Errors
+    /// [`Error::Decryption`] naming the first field that does not decrypt (the fields before it
+    /// are decrypted, the rest are left as they were).
+    pub fn decrypt<T: SensitiveFields>(&self, value: &mut T) -> Result<(), Error> {
+        value.try_for_each_sensitive_mut(|path, field| {
+            let plaintext = self
+                .inner
+                .signer
+                .decrypt(field.expose())
+                .map_err(|source| Error::Decryption {
+                    field: path.to_string(),
+                    source,
+                })?;
+            field.replace(plaintext.as_str());
+            Ok(())
+        })
+    }
+
+    /// The WeChat Pay keys this client encrypts with and verifies against; add a platform
+    /// certificate or a new public key to it at runtime (key rotation) and every clone sees it.
+    pub fn wechatpay_keys(&self) -> &WechatPayKeySet {
+        &self.inner.keys
+    }
+
+    /// The merchant id.
+    pub fn mchid(&self) -> &str {
+        self.inner.signer.mchid()
+    }
+
+    /// The primary base URL.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The backup base URL, if failover is on.
+    pub fn backup_base_url(&self) -> Option<&str> {
+        self.inner.backup_base_url.as_deref()
+    }
+}
+
+fn with_attempts(error: Error, attempt: u32) -> Error {
+    match error {
+        Error::Transport { kind, message, .. } => Error::Transport {
+            kind,
+            attempts: attempt,
+            message,
+        },
+        other => other,
+    }
+}
+
+fn api_error(raw: &RawResponse) -> Error {
+    let request_id = raw.header("Request-ID").map(str::to_string);
+    let (code, message, detail) = match serde_json::from_slice::<ErrorResponse>(&raw.body) {
+        Ok(body) => (body.code, body.message, body.detail),
+        Err(_) => {
+            let text = String::from_utf8_lossy(&raw.body);
+            let snippet: String = text.chars().take(200).collect();
+            (
+                String::new(),
+                format!("(not a WeChat Pay error body) {snippet}"),
+                None,
+            )
+        }
+    };
+    Error::Api(Box::new(ApiError {
+        status: raw.status,
+        code,
+        message,
+        detail,
+        request_id,
+    }))
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    let kind = if e.is_connect() {
+        TransportErrorKind::Connect
+    } else {
+        TransportErrorKind::Io
+    };
+    // reqwest's own text is terse ("error sending request"); the causes say what happened.
+    // No URL: reqwest's Display includes it, and the chain below does not need it.
+    let mut message = String::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(s) = source {
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    if message.is_empty() {
+        message = e.without_url().to_string();
+    }
+    Error::Transport {
+        kind,
+        attempts: 0,
+        message,
+    }
+}

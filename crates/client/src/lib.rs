@@ -1,0 +1,96 @@
+//! An async client for the WeChat Pay APIv3 endpoint "修改用户会员卡信息" (update a user's member
+//! card), for service providers (普通服务商):
+//! `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…`.
+//!
+//! ```no_run
+//! use wechatpay_card_client::Client;
+//! use wechatpay_card_client::models::{UpdateUserCardBody, UpdateUserCardRequest};
+//!
+//! # async fn run() -> Result<(), wechatpay_card_client::Error> {
+//! // WECHATPAY_MCHID, WECHATPAY_MERCHANT_SERIAL, WECHATPAY_PRIVATE_KEY, WECHATPAY_PUBLIC_KEY_ID,
+//! // WECHATPAY_PUBLIC_KEY (see `env`); or `Client::builder()`.
+//! let client = Client::from_env()?;
+//! let body = UpdateUserCardBody::new("1004", "obLatjnx9gnqzS4myYGmLZ7LgLBA")
+//!     .with_level("钻石会员")
+//!     .with_phone_number("13800138000"); // plaintext: encrypted by the client
+//! let request = UpdateUserCardRequest::new("478515832665", "pbLatjvWOibDc5-TBnbUk1pD12o0", body);
+//! let mut card = client.update_user_card(request).await?;
+//! client.decrypt(&mut card)?; // only if you need the plaintext back
+//! println!("{} is now {:?}", card.user_card_code, card.level);
+//! # Ok(()) }
+//! ```
+//!
+//! # One call, step by step
+//!
+//! 1. **Validate** the request against every limit of the schema (characters, not bytes;
+//!    Basic Multilingual Plane only; `#RRGGBB`; RFC 3339; enums; the path and query
+//!    parameters). A violation is [`Error::Validation`], listing each with its field path, and
+//!    nothing is sent.
+//! 2. **Encrypt** the sensitive fields (those the schema marks) with WeChat Pay's key (RSAES-OAEP,
+//!    SHA-1), the public key if one is configured, else the newest valid platform certificate;
+//!    its id becomes `Wechatpay-Serial`.
+//! 3. **Serialize** the body once. Those bytes, and the path and query percent-encoded once,
+//!    are what is signed and what is sent.
+//! 4. Per attempt: **sign** (`WECHATPAY2-SHA256-RSA2048`, a fresh timestamp and nonce), **send**
+//!    over one pooled connection set (idle connections dropped after 7 s, before WeChat Pay's
+//!    8 s), **read** the answer up to [`DEFAULT_MAX_RESPONSE_BYTES`], all within the attempt's
+//!    timeout.
+//! 5. A 2xx answer is **verified** over its raw bytes (key chosen by `Wechatpay-Serial`, a
+//!    5-minute window) before anything is parsed: an unverified body is never returned
+//!    ([`Error::Signature`]). Other answers become [`Error::Api`] with status, code, message,
+//!    detail and Request-ID.
+//! 6. **Parse** leniently: unknown fields are ignored, unknown enum values kept as `Unknown`.
+//!    Sensitive fields of the answer stay encrypted until [`Client::decrypt`].
+//!
+//! # Retries, failover, and when a request reaches WeChat Pay twice
+//!
+//! Connection errors, timeouts, 429 and 5xx answers are retried with exponential backoff and
+//! full jitter ([`RetryPolicy`]), within the per-call deadline; other 4xx answers and
+//! verification failures are not. After consecutive failures of the primary host (connection
+//! errors, timeouts, 5xx) attempts move to the backup host, and one attempt every probe
+//! interval tries the primary again until it answers ([`FailoverPolicy`]).
+//!
+//! A retried request can reach WeChat Pay twice, and be applied twice, when an attempt fails
+//! **after** the request was sent: the connection drops or the attempt times out before the
+//! answer arrives (the update may be stored, its answer lost), or a 5xx answer comes from a
+//! server that applied it anyway. That is safe for this endpoint: a PATCH sets absolute values
+//! (a level, a colour, a phone number), so applying the same request twice leaves the card as
+//! applying it once. A connection that was never established ([`TransportErrorKind::Connect`])
+//! sent nothing. [`Error::may_have_been_applied`] says which case an error is.
+//!
+//! A 2xx answer that fails verification, including WeChat Pay's deliberate probe signatures
+//! (`WECHATPAY/SIGNTEST/…`), is not retried: the update may have been applied, so re-read the
+//! card before retrying blindly.
+//!
+//! # Observability
+//!
+//! Each call is a `tracing` span `wechatpay_call` (endpoint, method, path, attempts, status,
+//! request_id, latency_ms) and each attempt a `wechatpay_attempt` span (attempt, host, status,
+//! request_id, latency_ms); retries are logged at `info`, failover moves and failed calls at
+//! `warn`. No key, Authorization header or plaintext sensitive value is ever logged, and the
+//! `Debug` of every type here leaves them out.
+//!
+//! # Cryptographic backend
+//!
+//! The `aws-lc` feature (default) signs at OpenSSL's speed; `rust-crypto` is pure Rust (see
+//! `wechatpay-signing`).
+
+mod builder;
+mod client;
+mod error;
+mod failover;
+mod retry;
+mod url;
+
+pub use builder::{
+    ClientBuilder, DEFAULT_BACKUP_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, env,
+};
+pub use client::{Client, Prepared, Verified};
+pub use error::{ApiError, ConfigError, Error, SignatureError, TransportErrorKind};
+pub use failover::FailoverPolicy;
+pub use retry::RetryPolicy;
+
+/// The request and response types (the `wechatpay-card-models` crate).
+pub use wechatpay_card_models as models;
+/// The keys and signatures (the `wechatpay-signing` crate).
+pub use wechatpay_signing as signing;

@@ -1,0 +1,344 @@
+//! The client against hand-written servers that misbehave in ways a real server can: stalling
+//! mid-answer, answering without end, answering errors that are not WeChat Pay's JSON.
+
+// Tests: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wechatpay_card_client::models::{UpdateUserCardBody, UpdateUserCardRequest};
+use wechatpay_card_client::{Client, Error, RetryPolicy, TransportErrorKind};
+
+const MERCHANT_KEY: &str = include_str!("../../signing/tests/fixtures/merchant_key.pkcs8.pem");
+const WECHATPAY_PUB: &str = include_str!("../../signing/tests/fixtures/wechatpay_pub.pem");
+
+const SYSTEM_ERROR: &str = r#"{"code":"SYSTEM_ERROR","message":"try again"}"#;
+
+fn client(base_url: &str, attempts: u32) -> Client {
+    Client::builder()
+        .mchid("1900000001")
+        .merchant_serial("5157F09EFDC096DE15EBE81A47057A7232F1B8E1")
+        .private_key_pem(MERCHANT_KEY)
+        .wechatpay_public_key_pem(
+            "PUB_KEY_ID_0119000000012026112600000000000001",
+            WECHATPAY_PUB,
+        )
+        .base_url(base_url)
+        .backup_base_url(None)
+        .attempt_timeout(Duration::from_millis(300))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(attempts)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap()
+}
+
+fn request() -> UpdateUserCardRequest {
+    UpdateUserCardRequest::new(
+        "478515832665",
+        "pbLatjvWOibDc5-TBnbUk1pD12o0",
+        UpdateUserCardBody::new("1004", "o1").with_phone_number("13800138000"),
+    )
+}
+
+/// Reads one HTTP/1.1 request (head and Content-Length body); returns the head.
+async fn read_request(stream: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return head;
+        }
+    }
+    String::from_utf8_lossy(&buf).to_string()
+}
+
+/// An HTTP/1.1 answer with the right Content-Length.
+fn answer(status: &str, headers: &str, body: &str) -> &'static [u8] {
+    let text = format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    Box::leak(text.into_bytes().into_boxed_slice())
+}
+
+/// A server that answers every connection with `answer`, recording each request's head.
+async fn serve(answer: &'static [u8], stall: bool) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                loop {
+                    let head = read_request(&mut stream).await;
+                    if head.is_empty() {
+                        return;
+                    }
+                    seen.lock().unwrap().push(head);
+                    if stream.write_all(answer).await.is_err() {
+                        return;
+                    }
+                    if stall {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                }
+            });
+        }
+    });
+    (url, heads)
+}
+
+#[tokio::test]
+async fn every_attempt_is_signed_anew() {
+    let (url, heads) = serve(
+        answer(
+            "500 Internal Server Error",
+            "Request-ID: r-1\r\n",
+            SYSTEM_ERROR,
+        ),
+        false,
+    )
+    .await;
+    let err = client(&url, 3)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_api().unwrap().code(), "SYSTEM_ERROR");
+    assert_eq!(err.request_id(), Some("r-1"));
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 3);
+    let nonces: std::collections::BTreeSet<String> = heads
+        .iter()
+        .map(|h| {
+            let auth = h
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                .unwrap();
+            auth.split("nonce_str=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(nonces.len(), 3, "a fresh nonce each attempt");
+    for head in heads.iter() {
+        let lower = head.to_ascii_lowercase();
+        assert!(head.starts_with("PATCH /v3/brand/partner/card-member/user-cards/478515832665?card_id=pbLatjvWOibDc5-TBnbUk1pD12o0 HTTP/1.1"));
+        assert!(lower.contains("accept: application/json"));
+        assert!(lower.contains("content-type: application/json"));
+        assert!(lower.contains("wechatpay-serial: pub_key_id_0119000000012026112600000000000001"));
+        assert!(lower.contains("user-agent: wechatpay-card-client/"));
+    }
+}
+
+#[tokio::test]
+async fn a_server_stalling_mid_answer_hits_the_attempt_timeout() {
+    let (url, heads) = serve(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"user_card",
+        true,
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let err = client(&url, 2)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(heads.lock().unwrap().len(), 2, "a timeout is retried");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_limit_is_an_error_not_a_memory_spike() {
+    // Announced as 64 MiB: refused from the header alone.
+    let (url, _) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n", true).await;
+    let err = client(&url, 3)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::ResponseTooLarge,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Chunked without end: refused once the limit is passed.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        read_request(&mut stream).await;
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .await
+            .unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+        while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+    });
+    let err = client(&url, 1)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::ResponseTooLarge,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unverifiable_2xx_is_never_returned() {
+    let (url, _) = serve(answer("200 OK", "Request-ID: r-2\r\n", "{}"), false).await;
+    let err = client(&url, 3)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    let signature = err.as_signature().unwrap();
+    assert_eq!(signature.request_id(), Some("r-2"));
+    assert!(matches!(
+        signature.verify_error(),
+        wechatpay_card_client::signing::VerifyError::MissingHeader(_)
+    ));
+}
+
+#[tokio::test]
+async fn an_error_answer_that_is_not_json_still_reads_well() {
+    let (url, _) = serve(
+        answer(
+            "502 Bad Gateway",
+            "Content-Type: text/html\r\n",
+            "<html>bad gateway</html>",
+        ),
+        false,
+    )
+    .await;
+    let err = client(&url, 1)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    let api = err.as_api().unwrap();
+    assert_eq!(api.status(), 502);
+    assert!(api.message().contains("bad gateway"));
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connect_error_that_sent_nothing() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = client(&format!("http://{addr}"), 2)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::Connect,
+                attempts: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!err.may_have_been_applied());
+}
+
+#[tokio::test]
+async fn nothing_secret_in_logs_or_debug() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE),
+    );
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (url, _) = serve(
+        answer(
+            "500 Internal Server Error",
+            "Request-ID: r-3\r\n",
+            SYSTEM_ERROR,
+        ),
+        false,
+    )
+    .await;
+    let client = client(&url, 2);
+    let err = client.update_user_card(request()).await.unwrap_err();
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("wechatpay_call") && logs.contains("r-3"),
+        "the call is logged: {logs}"
+    );
+    let debug = format!("{client:?} {err:?} {:?}", request());
+    for text in [&logs, &debug] {
+        for secret in [
+            "13800138000",
+            "WECHATPAY2-SHA256-RSA2048",
+            "signature=",
+            "PRIVATE KEY",
+            MERCHANT_KEY.lines().nth(1).unwrap(),
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+}
