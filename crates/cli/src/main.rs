@@ -6,16 +6,31 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+mod bulk;
+mod connection;
+mod demo;
+mod exit;
+mod journal;
+mod progress;
 mod sandbox_cmd;
+mod update;
 
 /// WeChat Pay APIv3 member cards (修改用户会员卡信息, update a user's member card) from the
 /// command line.
 ///
 /// Logs go to stderr, filtered by RUST_LOG (default: warn).
 #[derive(Debug, Parser)]
-#[command(name = "wechatpay-card", version, propagate_version = true)]
+#[command(
+    name = "wechatpay-card",
+    version,
+    propagate_version = true,
+    after_help = "Start with `wechatpay-card demo` (no configuration needed). The commands that talk to WeChat Pay read the WECHATPAY_* variables `wechatpay-card sandbox --state-dir DIR` writes to DIR/env."
+)]
 enum Cli {
+    Update(update::UpdateArgs),
+    Bulk(bulk::BulkArgs),
     Sandbox(sandbox_cmd::SandboxArgs),
+    Demo(demo::DemoArgs),
 }
 
 fn init_logging() {
@@ -41,14 +56,16 @@ fn report(error: &dyn std::error::Error) {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let result = match cli {
-        Cli::Sandbox(args) => sandbox_cmd::run(args).await,
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            report(&error);
-            ExitCode::FAILURE
-        }
+    match cli {
+        Cli::Update(args) => update::run(args).await,
+        Cli::Bulk(args) => bulk::run(args).await,
+        Cli::Demo(args) => demo::run(args).await,
+        Cli::Sandbox(args) => match sandbox_cmd::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                report(&error);
+                ExitCode::FAILURE
+            }
+        },
     }
 }

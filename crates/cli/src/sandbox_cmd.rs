@@ -8,10 +8,10 @@ use std::time::Duration;
 use thiserror::Error;
 use wechatpay_sandbox::{Credentials, DEFAULT_MCHID, Faults, Sandbox, SandboxError};
 
-/// Run a local WeChat Pay sandbox: a stand-in for the member-card update endpoint
-/// (PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…) over HTTP.
+/// Run a local WeChat Pay sandbox serving the member-card update endpoint over HTTP.
 ///
-/// It verifies request signatures, validates requests as WeChat Pay does, keeps user cards in
+/// A stand-in for WeChat Pay at
+/// PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…: it verifies request signatures, validates requests as WeChat Pay does, keeps user cards in
 /// memory (by default the official page's example card) and signs every answer. Keys not given
 /// are generated. The first line on stdout is the base URL (e.g. http://127.0.0.1:41234);
 /// everything else goes to stderr. With --state-dir, the keys it made and an `env` file are

@@ -3,110 +3,20 @@
 //! SIGTERM.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
+
+use common::{BIN, Running, fixture, source_env};
 
 use wechatpay_signing::{
     MerchantSigner, PlatformCertificate, PrivateKey, ResponseHeaders, ResponseVerifier,
     WechatPayKeySet, WechatPayPublicKey,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-card");
 const URL: &str =
     "/v3/brand/partner/card-member/user-cards/478515832665?card_id=pbLatjvWOibDc5-TBnbUk1pD12o0";
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sandbox/tests/fixtures")
-        .join(name)
-}
-
-/// A running `wechatpay-card sandbox`, killed if a test fails before stopping it.
-struct Running {
-    child: Option<Child>,
-    base_url: String,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .arg("sandbox")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut running = Self {
-            child: Some(child),
-            base_url: String::new(),
-        };
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap();
-        running.base_url = line.trim_end().to_owned();
-        assert!(
-            running.base_url.starts_with("http://127.0.0.1:"),
-            "first line: {line:?}"
-        );
-        running
-    }
-
-    /// SIGTERM, then the exit status and stderr.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let mut child = self.child.take().unwrap();
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let (tx, rx) = mpsc::channel();
-        let mut stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            let status = child.wait().unwrap();
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            let _ = tx.send((status, text));
-        });
-        rx.recv_timeout(Duration::from_secs(10)).unwrap()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// The variables `set -a; . DIR/env; set +a` sets, as `sh` sees them.
-fn source_env(dir: &Path) -> HashMap<String, String> {
-    let script = format!("set -a; . '{}'; set +a; env", dir.join("env").display());
-    let output = Command::new("sh")
-        .args(["-c", &script])
-        .env_clear()
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .filter(|(name, _)| name.starts_with("WECHATPAY_"))
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect()
-}
 
 /// A client configured from the env file's variables alone.
 struct Client {

@@ -338,7 +338,7 @@ impl Client {
                 if let Some(id) = e.request_id() {
                     span.record("request_id", id);
                 }
-                span.in_scope(|| tracing::warn!(error = %e, "call failed"));
+                span.in_scope(|| tracing::debug!(error = %e, "call failed"));
             }
         }
         result

@@ -1,0 +1,429 @@
+//! `wechatpay-card bulk`: many cards from a JSON Lines file, with bounded concurrency, an
+//! optional rate limit, and a journal that makes a run resumable after any interruption.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use wechatpay_card_client::models::{
+    UpdateUserCardBody, UpdateUserCardRequest, Validate, from_json_strict,
+};
+use wechatpay_card_client::{Client, Error};
+
+use crate::connection::ConnectionArgs;
+use crate::exit::{self, Failure};
+use crate::journal::{ErrorRecord, Journal, Outcome, Record};
+use crate::progress::{Counters, Progress};
+
+/// A line longer than this is journaled as failed without being parsed.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Update many cards from a JSON Lines file, resumably.
+///
+/// One update per line: `{"card_id": "…", "code": "…", "body": {…}}`, the body as for `update`
+/// (sensitive values in plaintext). Lines are read as a stream and sent with bounded concurrency (and an optional rate limit),
+/// with the client's retries and failover. Each finished line is appended to the journal at
+/// once; rerun with the same --journal after an interruption (Ctrl-C, kill, a crash) and the
+/// lines already ok are skipped, the rest sent again: every line ends ok exactly once in the
+/// journal. Sending an update twice is harmless (a PATCH sets absolute values).
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 when every line is ok (this run or an earlier one); 3 otherwise \
+(see the journal); 2 invalid arguments, configuration or journal; 1 the input or journal cannot be \
+read or written."
+)]
+pub(crate) struct BulkArgs {
+    /// The updates, a JSON Lines file.
+    #[arg(long, value_name = "FILE")]
+    input: PathBuf,
+
+    /// The journal: created if absent, resumed if present (JSON Lines, one record per finished line).
+    #[arg(long, value_name = "FILE")]
+    journal: PathBuf,
+
+    /// Updates in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    concurrency: u32,
+
+    /// At most N requests started per second (default: no limit).
+    #[arg(long, value_name = "N")]
+    rps: Option<f64>,
+
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+/// One input line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    card_id: String,
+    code: String,
+    body: serde_json::Value,
+}
+
+pub(crate) async fn run(args: BulkArgs) -> ExitCode {
+    match bulk(args).await {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
+}
+
+async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
+    if let Some(rps) = args.rps
+        && !(rps.is_finite() && rps > 0.0)
+    {
+        return Err(Failure::usage("--rps must be a positive number"));
+    }
+    let client = args.connection.client()?;
+    let file = tokio::fs::File::open(&args.input).await.map_err(|e| {
+        Failure::usage(format!(
+            "cannot read the input {}: {e}",
+            args.input.display()
+        ))
+    })?;
+    let (journal, done) = Journal::open(&args.journal, &args.input)?;
+    let journal = Arc::new(journal);
+    let total = count_lines(&args.input).await;
+
+    let counters = Arc::new(Counters::default());
+    let progress = Progress::start(counters.clone(), total, std::io::stderr().is_terminal());
+    let mut stop = interrupt_signal();
+
+    let permits = Arc::new(Semaphore::new(args.concurrency as usize));
+    let mut pacer = args.rps.map(|rps| {
+        let mut pacer = tokio::time::interval(Duration::from_secs_f64(1.0 / rps));
+        pacer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        pacer
+    });
+    let mut tasks = JoinSet::new();
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    let mut fatal: Option<Failure> = None;
+    let mut stopped_early = false;
+
+    'lines: loop {
+        if *stop.borrow() {
+            stopped_early = true;
+            break;
+        }
+        buf.clear();
+        let line = read_line(&mut reader, &mut buf)
+            .await
+            .map_err(|e| Failure {
+                code: exit::OTHER,
+                message: format!("cannot read the input {}: {e}", args.input.display()),
+            })?;
+        let Some(too_long) = line else { break };
+        line_no += 1;
+        if !too_long && buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if done.contains(line_no) {
+            counters.skipped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let parsed = if too_long {
+            Err(InvalidLine::new(format!(
+                "the line is longer than {MAX_LINE_BYTES} bytes"
+            )))
+        } else {
+            parse_line(&buf)
+        };
+        let request = match parsed {
+            Ok(request) => request,
+            Err(invalid) => {
+                let error = ErrorRecord {
+                    status: None,
+                    code: "INVALID_LINE".into(),
+                    message: invalid.message,
+                    request_id: None,
+                };
+                journal.record(&Record {
+                    line: line_no,
+                    card_id: &invalid.card_id,
+                    code: &invalid.code,
+                    outcome: Outcome::Failed,
+                    request_id: None,
+                    attempts: None,
+                    error: Some(error),
+                })?;
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+        };
+
+        // Wait for a free slot (and the rate limit), unless interrupted meanwhile.
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => {
+                permit.map_err(|e| Failure { code: exit::OTHER, message: e.to_string() })?
+            }
+            _ = stop.wait_for(|stopped| *stopped) => {
+                stopped_early = true;
+                break 'lines;
+            }
+        };
+        if let Some(pacer) = &mut pacer {
+            tokio::select! {
+                _ = pacer.tick() => {}
+                _ = stop.wait_for(|stopped| *stopped) => {
+                    stopped_early = true;
+                    break 'lines;
+                }
+            }
+        }
+        let (client, journal, counters) = (client.clone(), journal.clone(), counters.clone());
+        tasks.spawn(async move {
+            let result = send(&client, &journal, &counters, line_no, request).await;
+            drop(permit);
+            result
+        });
+        while let Some(finished) = tasks.try_join_next() {
+            if let Err(failure) = joined(finished) {
+                fatal = Some(failure);
+                break 'lines;
+            }
+        }
+    }
+
+    // Let the updates in flight finish and be journaled (a second Ctrl-C stops at once).
+    while let Some(finished) = tasks.join_next().await {
+        if let Err(failure) = joined(finished) {
+            fatal.get_or_insert(failure);
+        }
+    }
+    journal.sync()?;
+    progress.finish().await;
+    if let Some(failure) = fatal {
+        return Err(failure);
+    }
+
+    let (succeeded, failed, skipped) =
+        (counters.succeeded(), counters.failed(), counters.skipped());
+    eprintln!("{succeeded} succeeded, {failed} failed, {skipped} skipped");
+    if stopped_early {
+        eprintln!("interrupted before the end of the input: run the same command again to resume");
+    }
+    if failed > 0 {
+        eprintln!(
+            "the journal {} has the reason of each failed line",
+            args.journal.display()
+        );
+    }
+    Ok(ExitCode::from(if failed == 0 && !stopped_early {
+        exit::OK
+    } else {
+        exit::API
+    }))
+}
+
+fn joined(finished: Result<Result<(), Failure>, tokio::task::JoinError>) -> Result<(), Failure> {
+    finished.map_err(|e| Failure {
+        code: exit::OTHER,
+        message: format!("an update task failed: {e}"),
+    })?
+}
+
+/// Sends one update and journals how it ended.
+async fn send(
+    client: &Client,
+    journal: &Journal,
+    counters: &Counters,
+    line: u64,
+    request: UpdateUserCardRequest,
+) -> Result<(), Failure> {
+    let (card_id, code) = (request.card_id.clone(), request.user_card_code.clone());
+
+    match client.execute(request).await {
+        Ok(verified) => {
+            counters.succeeded.fetch_add(1, Ordering::Relaxed);
+            journal.record(&Record {
+                line,
+                card_id: &card_id,
+                code: &code,
+                outcome: Outcome::Ok,
+                request_id: verified.request_id(),
+                attempts: Some(verified.attempts()),
+                error: None,
+            })
+        }
+        Err(error) => {
+            counters.failed.fetch_add(1, Ordering::Relaxed);
+            let outcome = match error {
+                Error::Signature(_) | Error::InvalidResponse { .. } => Outcome::Unverified,
+                _ => Outcome::Failed,
+            };
+            journal.record(&Record {
+                line,
+                card_id: &card_id,
+                code: &code,
+                outcome,
+                request_id: None,
+                attempts: None,
+                error: Some(error_record(&error)),
+            })
+        }
+    }
+}
+
+fn error_record(error: &Error) -> ErrorRecord {
+    let code = match error {
+        Error::Api(api) => api.code().to_string(),
+        Error::Validation(_) => "INVALID_REQUEST_BODY".into(),
+        Error::Encryption { .. } => "ENCRYPTION_FAILED".into(),
+        Error::Signature(s) if s.is_probe() => "PROBE_SIGNATURE".into(),
+        Error::Signature(_) => "SIGNATURE_INVALID".into(),
+        Error::InvalidResponse { .. } => "INVALID_RESPONSE".into(),
+        Error::Transport { .. } => "TRANSPORT".into(),
+        Error::Timeout { .. } => "TIMEOUT".into(),
+        _ => "CLIENT_ERROR".into(),
+    };
+    ErrorRecord {
+        status: error.status(),
+        code,
+        message: error.to_string(),
+        request_id: error.request_id().map(str::to_string),
+    }
+}
+
+/// Why an input line is not an update, with its card id and code when it says them.
+struct InvalidLine {
+    card_id: String,
+    code: String,
+    message: String,
+}
+
+impl InvalidLine {
+    fn new(message: String) -> Self {
+        Self {
+            card_id: String::new(),
+            code: String::new(),
+            message,
+        }
+    }
+}
+
+/// The request of one input line.
+fn parse_line(bytes: &[u8]) -> Result<UpdateUserCardRequest, InvalidLine> {
+    let line: Line = serde_json::from_slice(bytes).map_err(|e| {
+        InvalidLine::new(format!(
+            "not an update line ({{\"card_id\", \"code\", \"body\"}}): {e}"
+        ))
+    })?;
+    let checked = serde_json::to_vec(&line.body)
+        .map_err(|e| InvalidLine::new(e.to_string()))
+        .and_then(|json| {
+            let body = from_json_strict::<UpdateUserCardBody>(&json);
+            let request =
+                body.map(|body| UpdateUserCardRequest::new(&line.code, &line.card_id, body));
+            request
+                .and_then(|r| r.validate().map(|()| r))
+                .map_err(|report| {
+                    let list: Vec<String> = report
+                        .violations()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    InvalidLine::new(format!("invalid: {}", list.join("; ")))
+                })
+        });
+    checked.map_err(|invalid| InvalidLine {
+        card_id: line.card_id,
+        code: line.code,
+        ..invalid
+    })
+}
+
+/// Reads one line into `buf` (without its newline). `Ok(None)` at the end of the input;
+/// `Ok(Some(true))` when the line is longer than [`MAX_LINE_BYTES`] (the rest is skipped,
+/// never held in memory).
+async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<bool>> {
+    let mut read_any = false;
+    let mut too_long = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(read_any.then_some(too_long));
+        }
+        read_any = true;
+        let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], Some(i + 1)),
+            None => (available, None),
+        };
+        if !too_long && buf.len() + chunk.len() <= MAX_LINE_BYTES {
+            buf.extend_from_slice(chunk);
+        } else {
+            too_long = true;
+            buf.clear();
+        }
+        let consumed = found.unwrap_or(available.len());
+        reader.consume(consumed);
+        if found.is_some() {
+            return Ok(Some(too_long));
+        }
+    }
+}
+
+/// The number of lines of the input, when it is a file that can be read ahead (for the
+/// progress line); read in chunks, never held whole.
+async fn count_lines(path: &std::path::Path) -> Option<u64> {
+    let mut file = tokio::fs::File::open(path).await.ok()?;
+    if !file.metadata().await.ok()?.is_file() {
+        return None;
+    }
+    let mut buf = vec![0u8; 256 * 1024];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        let n = file.read(&mut buf).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        last = buf[n - 1];
+    }
+    Some(lines + u64::from(last != b'\n'))
+}
+
+/// Becomes `true` at the first Ctrl-C or SIGTERM: no new line is started, the updates in flight
+/// finish and are journaled. A second one exits at once (the journal holds every finished line).
+fn interrupt_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        signal().await;
+        let _ = tx.send(true);
+        eprintln!("\ninterrupted: finishing the updates in flight; Ctrl-C again to stop now");
+        signal().await;
+        eprintln!("stopped: run the same command again to resume");
+        std::process::exit(i32::from(exit::API));
+    });
+    rx
+}
+
+async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handling here: never interrupted.
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,332 @@
+//! `wechatpay-card update` as a user runs it, against a `wechatpay-card sandbox` process.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{CARD_ID, OPENID, cards, command, requests, sandbox};
+
+const CODE: &str = "478515832665";
+
+fn body_file(dir: &std::path::Path, json: &str) -> String {
+    let path = dir.join("body.json");
+    std::fs::write(&path, json).unwrap();
+    path.display().to_string()
+}
+
+fn run(env: &std::collections::HashMap<String, String>, args: &[&str]) -> (i32, String, String) {
+    let output = command(env, args).output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn prints_the_verified_card_and_decrypts_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, env) = sandbox(dir.path(), &[]);
+    let body = body_file(
+        dir.path(),
+        &format!(
+            r#"{{"brand_id":"1004","openid":"{OPENID}","level":"黑金会员","phone_number":"13912345678"}}"#
+        ),
+    );
+    let (code, stdout, stderr) = run(
+        &env,
+        &[
+            "update",
+            "--card-id",
+            CARD_ID,
+            "--code",
+            CODE,
+            "--body",
+            &body,
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let card: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(card["level"], "黑金会员");
+    let phone = card["phone_number"].as_str().unwrap();
+    assert_ne!(
+        phone, "13912345678",
+        "encrypted for the merchant unless --decrypt"
+    );
+    assert!(phone.len() > 300);
+
+    let (code, stdout, _) = run(
+        &env,
+        &[
+            "update",
+            "--card-id",
+            CARD_ID,
+            "--code",
+            CODE,
+            "--body",
+            &body,
+            "--decrypt",
+        ],
+    );
+    assert_eq!(code, 0);
+    let card: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(card["phone_number"], "13912345678");
+    assert_eq!(
+        cards(&running.base_url)[CODE]["phone_number"],
+        "13912345678"
+    );
+
+    // The body from standard input.
+    let mut child = command(
+        &env,
+        &[
+            "update",
+            "--card-id",
+            CARD_ID,
+            "--code",
+            CODE,
+            "--body",
+            "-",
+        ],
+    )
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            format!(r#"{{"brand_id":"1004","openid":"{OPENID}","level":"银卡"}}"#).as_bytes(),
+        )
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(cards(&running.base_url)[CODE]["level"], "银卡");
+}
+
+#[test]
+fn invalid_input_exits_2_listing_every_violation_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, env) = sandbox(dir.path(), &[]);
+    let body = body_file(
+        dir.path(),
+        r#"{"brand_id":"1004","openid":"o","card_color":"yellow","levle":"x","phone_number":13800138000,
+            "user_information":{"custom_field_list":[{"name":"运动🏀"}]}}"#,
+    );
+    let (code, stdout, stderr) = run(
+        &env,
+        &[
+            "update",
+            "--card-id",
+            CARD_ID,
+            "--code",
+            "bad code",
+            "--body",
+            &body,
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    for path in ["user_card_code", "levle", "phone_number"] {
+        assert!(
+            stderr.contains(&format!("- {path}:")),
+            "{path} missing from {stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("13800138000"),
+        "no sensitive value quoted: {stderr}"
+    );
+    let body = body_file(
+        dir.path(),
+        r#"{"brand_id":"1004","openid":"o","card_color":"yellow","user_information":{"custom_field_list":[{"name":"运动🏀"}]}}"#,
+    );
+    let (code, _, stderr) = run(
+        &env,
+        &[
+            "update",
+            "--card-id",
+            CARD_ID,
+            "--code",
+            CODE,
+            "--body",
+            &body,
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("- card_color: must match"), "{stderr}");
+    assert!(
+        stderr.contains("- user_information.custom_field_list[0].name: character 3 is outside"),
+        "{stderr}"
+    );
+    assert_eq!(requests(&running.base_url), 0, "nothing was sent");
+}
+
+#[test]
+fn missing_configuration_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_running, mut env) = sandbox(dir.path(), &[]);
+    let body = body_file(dir.path(), r#"{"brand_id":"1004","openid":"o"}"#);
+    let args = [
+        "update",
+        "--card-id",
+        CARD_ID,
+        "--code",
+        CODE,
+        "--body",
+        &body,
+    ];
+    for (variable, flag) in [
+        ("WECHATPAY_MCHID", "--mchid"),
+        ("WECHATPAY_PRIVATE_KEY", "--private-key"),
+        ("WECHATPAY_PUBLIC_KEY", "--wechatpay-public-key"),
+    ] {
+        let mut without = env.clone();
+        without.remove(variable);
+        let (code, _, stderr) = run(&without, &args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(variable),
+            "{stderr}"
+        );
+    }
+    env.insert(
+        "WECHATPAY_PRIVATE_KEY".into(),
+        "/nonexistent/key.pem".into(),
+    );
+    let (code, _, stderr) = run(&env, &args);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent/key.pem"), "{stderr}");
+}
+
+#[test]
+fn an_api_error_exits_3_with_status_code_message_and_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_running, env) = sandbox(dir.path(), &[]);
+    let body = body_file(
+        dir.path(),
+        &format!(r#"{{"brand_id":"1004","openid":"{OPENID}","level":"金卡"}}"#),
+    );
+    let (code, stdout, stderr) = run(
+        &env,
+        &[
+            "update",
+            "--card-id",
+            CARD_ID,
+            "--code",
+            "000000",
+            "--body",
+            &body,
+        ],
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("404 NOT_FOUND") && stderr.contains("Request-ID: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failed_verification_exits_4_and_prints_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for fault in ["--tamper-rate", "--probe-rate"] {
+        let (_running, env) = sandbox(&dir.path().join(fault), &[fault, "1"]);
+        let body = body_file(
+            dir.path(),
+            &format!(r#"{{"brand_id":"1004","openid":"{OPENID}","level":"金卡"}}"#),
+        );
+        let (code, stdout, stderr) = run(
+            &env,
+            &[
+                "update",
+                "--card-id",
+                CARD_ID,
+                "--code",
+                CODE,
+                "--body",
+                &body,
+            ],
+        );
+        assert_eq!(code, 4, "{stderr}");
+        assert!(stdout.is_empty(), "an unverified answer is never printed");
+        assert!(stderr.contains("re-read the card"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_network_failure_exits_1_and_flags_win_over_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, mut env) = sandbox(dir.path(), &[]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    env.insert("WECHATPAY_BASE_URL".into(), format!("http://{closed}"));
+    let body = body_file(
+        dir.path(),
+        &format!(r#"{{"brand_id":"1004","openid":"{OPENID}","level":"金卡"}}"#),
+    );
+    let args = [
+        "update",
+        "--card-id",
+        CARD_ID,
+        "--code",
+        CODE,
+        "--body",
+        body.as_str(),
+        "--max-attempts",
+        "2",
+    ];
+    let (code, _, stderr) = run(&env, &args);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("could not connect"), "{stderr}");
+    let mut with_flag = args.to_vec();
+    with_flag.extend(["--base-url", running.base_url.as_str()]);
+    let (code, _, stderr) = run(&env, &with_flag);
+    assert_eq!(code, 0, "the flag wins over WECHATPAY_BASE_URL: {stderr}");
+}
+
+#[test]
+fn logs_at_any_level_hold_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_running, mut env) = sandbox(dir.path(), &["--fail-rate", "0.5", "--seed", "1"]);
+    env.insert("RUST_LOG".into(), "trace".into());
+    let body = body_file(
+        dir.path(),
+        &format!(
+            r#"{{"brand_id":"1004","openid":"{OPENID}","phone_number":"13912345678","level":"金卡"}}"#
+        ),
+    );
+    let (code, _, stderr) = run(
+        &env,
+        &[
+            "update",
+            "--card-id",
+            CARD_ID,
+            "--code",
+            CODE,
+            "--body",
+            &body,
+            "--max-attempts",
+            "10",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("wechatpay_call"),
+        "trace logging is on: {stderr}"
+    );
+    let key = std::fs::read_to_string(&env["WECHATPAY_PRIVATE_KEY"]).unwrap();
+    let key_line = key.lines().nth(1).unwrap();
+    for secret in [
+        "13912345678",
+        "WECHATPAY2-SHA256-RSA2048",
+        "signature=\"",
+        key_line,
+    ] {
+        assert!(!stderr.contains(secret), "{secret} in the logs");
+    }
+}
