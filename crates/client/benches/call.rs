@@ -7,10 +7,17 @@
 //! - `floor/*`: the signing crate's bare operations.
 //! - `steps/*`: the client's steps one by one, with the same building blocks it uses.
 //! - `call/canned`: a whole `Client::execute` against a local server that answers every
-//!   request with one pre-signed answer at once: the client's own work plus loopback I/O.
+//!   request with one pre-signed answer at once (on its own thread): wall time, the client's
+//!   work plus the loopback round trip.
+//! - `call/canned, client thread CPU`: the same calls timed by the CPU time of the client's
+//!   thread alone (`CLOCK_THREAD_CPUTIME_ID`, kernel time included):
+//!   what a call costs the client, whatever else the machine is doing.
+//! - `call/http round trip only, client thread CPU`: the same exchange with plain reqwest,
+//!   nothing signed, verified or parsed: the share of a call that is the kernel's and the HTTP
+//!   stack's.
 //! - `call/sandbox`: a whole call against the in-process sandbox (both sides' work).
 //!
-//! Everything runs on one current-thread runtime, so times are one core's.
+//! The client runs on a current-thread runtime: its times are one core's.
 
 // A benchmark: a panic is the failure report.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -60,44 +67,65 @@ fn client(base_url: &str) -> Client {
         .unwrap()
 }
 
-/// A server answering every request on a connection with `answer`, as soon as it is read.
-async fn canned_server(answer: Vec<u8>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        loop {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let answer = answer.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut filled = 0;
-                loop {
-                    let n = match stream.read(&mut buf[filled..]).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => n,
-                    };
-                    filled += n;
-                    // A request is complete once its head and Content-Length body are in.
-                    let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap());
-                    if filled < end + 4 + length {
-                        continue;
-                    }
-                    filled = 0;
-                    if stream.write_all(&answer).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
+/// Times `iterations` runs of `f` by the CPU time of the calling thread (kernel time included),
+/// not the wall clock: what the work costs this thread, whatever else the machine is doing.
+fn thread_cpu(iterations: u64, mut f: impl FnMut()) -> Duration {
+    let before = cpu_time::ThreadTime::now();
+    for _ in 0..iterations {
+        f();
+    }
+    before.elapsed()
+}
+
+/// A server, on its own thread and runtime, answering every request on a connection with
+/// `answer` as soon as it is read.
+fn canned_server(answer: Vec<u8>) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("http://{}", listener.local_addr().unwrap()))
+                .unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                tokio::spawn(answer_all(stream, answer.clone()));
+            }
+        });
     });
-    url
+    rx.recv().unwrap()
+}
+
+/// Answers each request of a keep-alive connection with `answer`.
+async fn answer_all(mut stream: tokio::net::TcpStream, answer: Vec<u8>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut filled = 0;
+    loop {
+        let n = match stream.read(&mut buf[filled..]).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        filled += n;
+        // A request is complete once its head and Content-Length body are in.
+        let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        if filled < end + 4 + length {
+            continue;
+        }
+        filled = 0;
+        if stream.write_all(&answer).await.is_err() {
+            return;
+        }
+    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -142,6 +170,17 @@ fn benches(c: &mut Criterion) {
             black_box((auth, encrypted))
         })
     });
+    floor.bench_function("sign+verify+encrypt, thread CPU", |b| {
+        b.iter_custom(|iterations| {
+            thread_cpu(iterations, || {
+                let auth = signer.authorization("PATCH", &target, &body).unwrap();
+                verifier
+                    .verify(&signature.as_response_headers(), &answer_body)
+                    .unwrap();
+                black_box((auth, encryptor.encrypt("13800138000").unwrap()));
+            })
+        })
+    });
     floor.finish();
 
     let mut steps = c.benchmark_group("steps");
@@ -177,11 +216,32 @@ fn benches(c: &mut Criterion) {
 
     let mut call = c.benchmark_group("call");
     call.measurement_time(Duration::from_secs(8));
-    let canned = rt.block_on(canned_server(answer));
+    let canned = canned_server(answer);
     let canned_client = client(&canned);
     call.bench_function("canned", |b| {
         b.to_async(&rt)
             .iter(|| async { canned_client.execute(request()).await.unwrap() })
+    });
+    // The HTTP exchange alone (reqwest, same answer, nothing signed or verified): the part of a
+    // call's cost that is the kernel's and the HTTP stack's, not the client's.
+    let http = reqwest::Client::new();
+    call.bench_function("http round trip only, client thread CPU", |b| {
+        b.iter_custom(|iterations| {
+            thread_cpu(iterations, || {
+                let send = http
+                    .patch(format!("{canned}{target}"))
+                    .body(body.clone())
+                    .send();
+                black_box(rt.block_on(async { send.await.unwrap().bytes().await.unwrap() }));
+            })
+        })
+    });
+    call.bench_function("canned, client thread CPU", |b| {
+        b.iter_custom(|iterations| {
+            thread_cpu(iterations, || {
+                black_box(rt.block_on(canned_client.execute(request())).unwrap());
+            })
+        })
     });
     let sandbox = rt.block_on(async { Sandbox::builder().start().await.unwrap() });
     let creds = sandbox.credentials();

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Measures `wechatpay-card bulk` against a local sandbox (release builds, same machine):
+#  - throughput at --concurrency 1, 8 and 32 (lines per second) and the bulk process's CPU
+#    seconds per 1,000 lines, from /usr/bin/time -v;
+#  - peak resident memory of the bulk process for inputs of growing size (by default up to
+#    1,000,000 lines), which must stay flat.
+# The inputs are generated here, in a temporary directory, and removed afterwards.
+#
+# Usage: scripts/bench-bulk.sh [THROUGHPUT_LINES [MEMORY_SIZES...]]
+#   e.g. scripts/bench-bulk.sh 10000 10000 100000 1000000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+lines=${1:-10000}
+shift || true
+if [ $# -gt 0 ]; then sizes=("$@"); else sizes=(10000 100000 1000000); fi
+cards=10000
+
+cargo build --release --quiet -p wechatpay-card
+bin=$PWD/target/release/wechatpay-card
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+
+# $cards copies of the page's example card (brand 1004), codes C000000…
+awk -v n="$cards" 'BEGIN {
+  printf "["
+  for (i = 0; i < n; i++) {
+    if (i) printf ","
+    printf "{\"user_card_code\":\"C%06d\",\"card_id\":\"pbLatjvWOibDc5-TBnbUk1pD12o0\",\"openid\":\"obLatjnx9gnqzS4myYGmLZ7LgLBA\",\"brand_id\":\"1004\",\"card_type\":\"NORMAL\",\"phone_number\":\"13800138000\",\"level\":\"L\",\"valid_date_information\":{\"type\":\"PERMANENT\"},\"pickup_time\":\"2020-05-20T13:29:35.120+08:00\",\"user_card_state\":\"EFFECTIVE\",\"create_time\":\"2020-05-20T13:29:35.120+08:00\",\"modify_time\":\"2020-05-20T13:29:35.120+08:00\"}", i
+  }
+  printf "]"
+}' > "$work/cards.json"
+
+# N update lines over the cards, each a new level and an encrypted phone number.
+make_input() {
+  awk -v n="$1" -v cards="$cards" 'BEGIN {
+    for (i = 0; i < n; i++)
+      printf "{\"card_id\":\"pbLatjvWOibDc5-TBnbUk1pD12o0\",\"code\":\"C%06d\",\"body\":{\"brand_id\":\"1004\",\"openid\":\"obLatjnx9gnqzS4myYGmLZ7LgLBA\",\"level\":\"L%d\",\"phone_number\":\"139%08d\"}}\n", i % cards, i, i
+  }' > "$2"
+}
+
+"$bin" sandbox --state-dir "$work/sandbox" --cards "$work/cards.json" > "$work/url" 2> "$work/sandbox.log" &
+for _ in $(seq 100); do [ -s "$work/sandbox/env" ] && break; sleep 0.1; done
+set -a; . "$work/sandbox/env"; set +a
+
+# Runs bulk under /usr/bin/time -v; prints: lines, seconds, lines/s, CPU s per 1000 lines, max RSS MiB.
+measure() {
+  local n=$1 concurrency=$2 input=$3
+  rm -f "$work/journal"
+  /usr/bin/time -v "$bin" bulk --input "$input" --journal "$work/journal" --concurrency "$concurrency" \
+    2> "$work/time" || { cat "$work/time"; exit 1; }
+  grep -q "$n succeeded, 0 failed" "$work/time" || { cat "$work/time"; exit 1; }
+  awk -v n="$n" -v c="$concurrency" -F': ' '
+    /Elapsed \(wall clock\)/ { split($2, t, ":"); wall = (length(t) == 3) ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2] }
+    /User time/ { user = $2 } /System time/ { sys = $2 } /Maximum resident/ { rss = $2 }
+    END { printf "%9d lines  concurrency %2d  %7.1f s  %7.0f lines/s  %.3f CPU s per 1000 lines  %6.1f MiB max RSS\n",
+          n, c, wall, n / wall, (user + sys) * 1000 / n, rss / 1024 }' "$work/time"
+}
+
+echo "== throughput ($lines lines, sandbox $(cat "$work/url"))"
+make_input "$lines" "$work/input"
+for concurrency in 1 8 32; do
+  measure "$lines" "$concurrency" "$work/input"
+done
+
+echo "== peak memory by input size (concurrency 8)"
+for n in "${sizes[@]}"; do
+  make_input "$n" "$work/input"
+  measure "$n" 8 "$work/input"
+done
