@@ -255,7 +255,7 @@ impl Spec {
 }
 
 /// Parses the schema text. `source` names the file in error messages.
-pub fn parse(source: &str, text: &str) -> Result<(Spec, RootSchema), String> {
+pub fn parse(source: &str, text: &str) -> Result<Spec, String> {
     let root: RootSchema =
         serde_json::from_str(text).map_err(|e| format!("{source}: not a JSON Schema: {e}"))?;
     let mut defs = Vec::new();
@@ -298,7 +298,7 @@ pub fn parse(source: &str, text: &str) -> Result<(Spec, RootSchema), String> {
             }
         }
     }
-    Ok((spec, root))
+    Ok(spec)
 }
 
 fn param_rules(params: &[ParamSpec], at: &str) -> Result<Vec<StringRules>, String> {

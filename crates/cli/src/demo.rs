@@ -201,7 +201,7 @@ async fn demo() -> Result<(), Failure> {
     println!("   Content-Type: application/json");
     println!("   Wechatpay-Serial: {}", prepared.wechatpay_serial());
     println!(
-        "   ({} bytes of body, the encrypted JSON above)\n",
+        "   ({} bytes of body: the request of step 2, its sensitive values encrypted)\n",
         prepared.body().len()
     );
 

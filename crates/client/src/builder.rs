@@ -180,7 +180,7 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// A builder from the `WECHATPAY_*` variables of [`env`]; unset variables leave the
+    /// A builder from the `WECHATPAY_*` variables of [`mod@env`]; unset variables leave the
     /// setting to the builder's other calls (or to the error [`ClientBuilder::build`] reports).
     pub fn from_env() -> Self {
         Self::from_vars(|name| std::env::var(name).ok())

@@ -182,7 +182,7 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// A client from the `WECHATPAY_*` environment variables (see [`crate::env`]).
+    /// A client from the `WECHATPAY_*` environment variables (see [`mod@crate::env`]).
     ///
     /// # Errors
     /// [`Error::Config`] naming the missing or invalid variable.
