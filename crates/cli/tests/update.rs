@@ -23,6 +23,26 @@ fn run(env: &std::collections::HashMap<String, String>, args: &[&str]) -> (i32, 
     )
 }
 
+/// `wechatpay-card update --card-id CARD_ID --code CODE --body BODY EXTRA…`.
+fn update(
+    env: &std::collections::HashMap<String, String>,
+    code: &str,
+    body: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let mut args = vec![
+        "update",
+        "--card-id",
+        CARD_ID,
+        "--code",
+        code,
+        "--body",
+        body,
+    ];
+    args.extend_from_slice(extra);
+    run(env, &args)
+}
+
 #[test]
 fn prints_the_verified_card_and_decrypts_on_request() {
     let dir = tempfile::tempdir().unwrap();
@@ -33,18 +53,7 @@ fn prints_the_verified_card_and_decrypts_on_request() {
             r#"{{"brand_id":"1004","openid":"{OPENID}","level":"黑金会员","phone_number":"13912345678"}}"#
         ),
     );
-    let (code, stdout, stderr) = run(
-        &env,
-        &[
-            "update",
-            "--card-id",
-            CARD_ID,
-            "--code",
-            CODE,
-            "--body",
-            &body,
-        ],
-    );
+    let (code, stdout, stderr) = update(&env, CODE, &body, &[]);
     assert_eq!(code, 0, "{stderr}");
     let card: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(card["level"], "黑金会员");
@@ -55,19 +64,7 @@ fn prints_the_verified_card_and_decrypts_on_request() {
     );
     assert!(phone.len() > 300);
 
-    let (code, stdout, _) = run(
-        &env,
-        &[
-            "update",
-            "--card-id",
-            CARD_ID,
-            "--code",
-            CODE,
-            "--body",
-            &body,
-            "--decrypt",
-        ],
-    );
+    let (code, stdout, _) = update(&env, CODE, &body, &["--decrypt"]);
     assert_eq!(code, 0);
     let card: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(card["phone_number"], "13912345678");
@@ -115,18 +112,7 @@ fn invalid_input_exits_2_listing_every_violation_and_sends_nothing() {
         r#"{"brand_id":"1004","openid":"o","card_color":"yellow","levle":"x","phone_number":13800138000,
             "user_information":{"custom_field_list":[{"name":"运动🏀"}]}}"#,
     );
-    let (code, stdout, stderr) = run(
-        &env,
-        &[
-            "update",
-            "--card-id",
-            CARD_ID,
-            "--code",
-            "bad code",
-            "--body",
-            &body,
-        ],
-    );
+    let (code, stdout, stderr) = update(&env, "bad code", &body, &[]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stdout.is_empty());
     for path in ["user_card_code", "levle", "phone_number"] {
@@ -143,18 +129,7 @@ fn invalid_input_exits_2_listing_every_violation_and_sends_nothing() {
         dir.path(),
         r#"{"brand_id":"1004","openid":"o","card_color":"yellow","user_information":{"custom_field_list":[{"name":"运动🏀"}]}}"#,
     );
-    let (code, _, stderr) = run(
-        &env,
-        &[
-            "update",
-            "--card-id",
-            CARD_ID,
-            "--code",
-            CODE,
-            "--body",
-            &body,
-        ],
-    );
+    let (code, _, stderr) = update(&env, CODE, &body, &[]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("- card_color: must match"), "{stderr}");
     assert!(
@@ -169,15 +144,6 @@ fn missing_configuration_exits_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let (_running, mut env) = sandbox(dir.path(), &[]);
     let body = body_file(dir.path(), r#"{"brand_id":"1004","openid":"o"}"#);
-    let args = [
-        "update",
-        "--card-id",
-        CARD_ID,
-        "--code",
-        CODE,
-        "--body",
-        &body,
-    ];
     for (variable, flag) in [
         ("WECHATPAY_MCHID", "--mchid"),
         ("WECHATPAY_PRIVATE_KEY", "--private-key"),
@@ -185,7 +151,7 @@ fn missing_configuration_exits_2_naming_it() {
     ] {
         let mut without = env.clone();
         without.remove(variable);
-        let (code, _, stderr) = run(&without, &args);
+        let (code, _, stderr) = update(&without, CODE, &body, &[]);
         assert_eq!(code, 2, "{stderr}");
         assert!(
             stderr.contains(flag) && stderr.contains(variable),
@@ -196,7 +162,7 @@ fn missing_configuration_exits_2_naming_it() {
         "WECHATPAY_PRIVATE_KEY".into(),
         "/nonexistent/key.pem".into(),
     );
-    let (code, _, stderr) = run(&env, &args);
+    let (code, _, stderr) = update(&env, CODE, &body, &[]);
     assert_eq!(code, 2);
     assert!(stderr.contains("/nonexistent/key.pem"), "{stderr}");
 }
@@ -209,18 +175,7 @@ fn an_api_error_exits_3_with_status_code_message_and_request_id() {
         dir.path(),
         &format!(r#"{{"brand_id":"1004","openid":"{OPENID}","level":"金卡"}}"#),
     );
-    let (code, stdout, stderr) = run(
-        &env,
-        &[
-            "update",
-            "--card-id",
-            CARD_ID,
-            "--code",
-            "000000",
-            "--body",
-            &body,
-        ],
-    );
+    let (code, stdout, stderr) = update(&env, "000000", &body, &[]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stdout.is_empty());
     assert!(
@@ -238,18 +193,7 @@ fn a_failed_verification_exits_4_and_prints_nothing() {
             dir.path(),
             &format!(r#"{{"brand_id":"1004","openid":"{OPENID}","level":"金卡"}}"#),
         );
-        let (code, stdout, stderr) = run(
-            &env,
-            &[
-                "update",
-                "--card-id",
-                CARD_ID,
-                "--code",
-                CODE,
-                "--body",
-                &body,
-            ],
-        );
+        let (code, stdout, stderr) = update(&env, CODE, &body, &[]);
         assert_eq!(code, 4, "{stderr}");
         assert!(stdout.is_empty(), "an unverified answer is never printed");
         assert!(stderr.contains("re-read the card"), "{stderr}");
@@ -269,23 +213,15 @@ fn a_network_failure_exits_1_and_flags_win_over_variables() {
         dir.path(),
         &format!(r#"{{"brand_id":"1004","openid":"{OPENID}","level":"金卡"}}"#),
     );
-    let args = [
-        "update",
-        "--card-id",
-        CARD_ID,
-        "--code",
-        CODE,
-        "--body",
-        body.as_str(),
-        "--max-attempts",
-        "2",
-    ];
-    let (code, _, stderr) = run(&env, &args);
+    let (code, _, stderr) = update(&env, CODE, &body, &["--max-attempts", "2"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("could not connect"), "{stderr}");
-    let mut with_flag = args.to_vec();
-    with_flag.extend(["--base-url", running.base_url.as_str()]);
-    let (code, _, stderr) = run(&env, &with_flag);
+    let (code, _, stderr) = update(
+        &env,
+        CODE,
+        &body,
+        &["--max-attempts", "2", "--base-url", &running.base_url],
+    );
     assert_eq!(code, 0, "the flag wins over WECHATPAY_BASE_URL: {stderr}");
 }
 
@@ -300,20 +236,7 @@ fn logs_at_any_level_hold_no_secret() {
             r#"{{"brand_id":"1004","openid":"{OPENID}","phone_number":"13912345678","level":"金卡"}}"#
         ),
     );
-    let (code, _, stderr) = run(
-        &env,
-        &[
-            "update",
-            "--card-id",
-            CARD_ID,
-            "--code",
-            CODE,
-            "--body",
-            &body,
-            "--max-attempts",
-            "10",
-        ],
-    );
+    let (code, _, stderr) = update(&env, CODE, &body, &["--max-attempts", "10"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("wechatpay_call"),
