@@ -14,7 +14,7 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-card");
 
 pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sandbox/tests/fixtures")
+        .join("../signing/tests/fixtures")
         .join(name)
 }
 

@@ -25,9 +25,10 @@ pub const MCHID: &str = "1900000001";
 pub const MERCHANT_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
 pub const KEY_ID: &str = "PUB_KEY_ID_0119000000012026112600000000000001";
 
-pub const PLATFORM_CERT: &str = include_str!("../fixtures/platform_cert.pem");
-pub const PLATFORM_KEY: &str = include_str!("../fixtures/platform_key.pem");
-pub const PLATFORM_CERT_EXPIRED: &str = include_str!("../fixtures/platform_cert_expired.pem");
+pub const PLATFORM_CERT: &str = include_str!("../../../signing/tests/fixtures/platform_cert.pem");
+pub const PLATFORM_KEY: &str = include_str!("../../../signing/tests/fixtures/platform_key.pem");
+pub const PLATFORM_CERT_EXPIRED: &str =
+    include_str!("../../../signing/tests/fixtures/platform_cert_expired.pem");
 pub const PLATFORM_SERIAL: &str = "8F5C2D0B1E4A6C7D9E0F1A2B3C4D5E6F70819203";
 
 /// `/v3/brand/partner/card-member/user-cards/{code}?card_id={card_id}`, as given (no encoding).
