@@ -123,7 +123,7 @@ async fn demo() -> Result<(), Failure> {
         .private_key_pem(key_pem.as_str())
         .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
         .base_url(sandbox.base_url())
-        .backup_base_url(None)
+        .disable_failover()
         .retry_policy(RetryPolicy::never())
         .build()
         .map_err(other)?;

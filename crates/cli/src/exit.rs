@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use wechatpay_card_client::Error;
+use wechatpay_card_client::{Error, Untrusted};
 
 /// Everything went well.
 pub(crate) const OK: u8 = 0;
@@ -52,7 +52,31 @@ impl Failure {
 
     /// Prints the message to stderr and gives the exit code.
     pub(crate) fn report(self) -> ExitCode {
-        eprintln!("error: {}", self.message);
+        eprintln!("error: {}", printable(&self.message));
         ExitCode::from(self.code)
+    }
+}
+
+/// A message as it may reach a terminal: its lines kept, every other control character (and
+/// every bidirectional-formatting character) escaped. The client's errors already escape what
+/// came from the network; this also covers what came from a file or a flag (a path, a value).
+pub(crate) fn printable(message: &str) -> String {
+    message
+        .split('\n')
+        .map(|line| Untrusted(line).to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_keeps_lines_and_escapes_the_rest() {
+        assert_eq!(
+            printable("invalid:\n  - level: \u{1b}[2J\r"),
+            "invalid:\n  - level: \\u{1b}[2J\\r"
+        );
     }
 }

@@ -44,10 +44,10 @@ fn init_logging() {
 
 /// Prints an error and its causes to stderr.
 fn report(error: &dyn std::error::Error) {
-    eprintln!("error: {error}");
+    eprintln!("error: {}", exit::printable(&error.to_string()));
     let mut source = error.source();
     while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
+        eprintln!("  caused by: {}", exit::printable(&cause.to_string()));
         source = cause.source();
     }
 }

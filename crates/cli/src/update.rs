@@ -12,6 +12,9 @@ use wechatpay_card_client::models::{
 use crate::connection::ConnectionArgs;
 use crate::exit::{self, Failure};
 
+/// The largest body read: a request body with every field at its longest is a few KiB.
+const MAX_BODY_BYTES: u64 = 256 * 1024;
+
 /// Update one user's member card (修改用户会员卡信息) and print the card WeChat Pay answers.
 ///
 /// The body is the request body as JSON, sensitive values (phone_number, user_information's
@@ -89,11 +92,20 @@ fn read_request(args: &UpdateArgs) -> Result<UpdateUserCardRequest, Failure> {
     };
     let mut bytes = Vec::new();
     let read = if args.body.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes).map(drop)
+        std::io::stdin()
+            .lock()
+            .take(MAX_BODY_BYTES + 1)
+            .read_to_end(&mut bytes)
     } else {
-        std::fs::read(&args.body).map(|b| bytes = b)
+        std::fs::File::open(&args.body)
+            .and_then(|file| file.take(MAX_BODY_BYTES + 1).read_to_end(&mut bytes))
     };
     read.map_err(|e| Failure::usage(format!("cannot read the body from {what}: {e}")))?;
+    if bytes.len() as u64 > MAX_BODY_BYTES {
+        return Err(Failure::usage(format!(
+            "the body from {what} is larger than {MAX_BODY_BYTES} bytes: not a request body"
+        )));
+    }
 
     match from_json_strict::<UpdateUserCardBody>(&bytes) {
         Ok(body) => {

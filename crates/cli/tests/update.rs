@@ -253,3 +253,167 @@ fn logs_at_any_level_hold_no_secret() {
         assert!(!stderr.contains(secret), "{secret} in the logs");
     }
 }
+
+#[test]
+fn key_settings_take_pem_text_and_never_print_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, mut env) = sandbox(dir.path(), &[]);
+    let body = body_file(
+        dir.path(),
+        &format!(r#"{{"brand_id":"1004","openid":"{OPENID}","level":"文本"}}"#),
+    );
+    // The key as PEM text in the variable, as containers pass secrets: it works.
+    let key_file = env["WECHATPAY_PRIVATE_KEY"].clone();
+    let pem = std::fs::read_to_string(&key_file).unwrap();
+    env.insert("WECHATPAY_PRIVATE_KEY".into(), pem.clone());
+    let (code, _, stderr) = update(&env, CODE, &body, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(cards(&running.base_url)[CODE]["level"], "文本");
+
+    // Key material that is not quite PEM: an error naming the setting, never the key.
+    let armourless: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    for value in [armourless.as_str(), &pem[5..]] {
+        env.insert("WECHATPAY_PRIVATE_KEY".into(), value.to_string());
+        let (code, stdout, stderr) = update(&env, CODE, &body, &[]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains("WECHATPAY_PRIVATE_KEY"), "{stderr}");
+        assert!(!stderr.contains(&armourless[..32]), "key printed: {stderr}");
+        // The same through the flag.
+        let (code, _, stderr) = update(&env, CODE, &body, &["--private-key", value]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(!stderr.contains(&armourless[..32]), "key printed: {stderr}");
+    }
+    // A key file that never ends: refused at a bound.
+    env.insert("WECHATPAY_PRIVATE_KEY".into(), "/dev/zero".into());
+    let (code, _, stderr) = update(&env, CODE, &body, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    running.terminate();
+}
+
+#[test]
+fn every_missing_setting_is_named_at_once_and_help_shows_no_empty_env() {
+    let env = std::collections::HashMap::new();
+    let dir = tempfile::tempdir().unwrap();
+    let body = body_file(
+        dir.path(),
+        &format!(r#"{{"brand_id":"1004","openid":"{OPENID}"}}"#),
+    );
+    let (code, _, stderr) = update(&env, CODE, &body, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    for variable in [
+        "WECHATPAY_MCHID",
+        "WECHATPAY_PRIVATE_KEY",
+        "WECHATPAY_MERCHANT_SERIAL",
+        "WECHATPAY_PUBLIC_KEY",
+    ] {
+        assert!(stderr.contains(variable), "{variable} not named: {stderr}");
+    }
+    for command in ["update", "bulk"] {
+        let (code, stdout, _) = run(&env, &[command, "--help"]);
+        assert_eq!(code, 0);
+        assert!(!stdout.contains("[env:"), "{stdout}");
+        assert!(stdout.contains("WECHATPAY_PRIVATE_KEY"), "{stdout}");
+    }
+}
+
+#[test]
+fn extreme_flag_values_are_usage_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, env) = sandbox(dir.path(), &[]);
+    let body = body_file(
+        dir.path(),
+        &format!(r#"{{"brand_id":"1004","openid":"{OPENID}"}}"#),
+    );
+    for timeout in ["1e20", "1.8e19", "1e-20", "0", "-1", "nan", "inf", "x"] {
+        let (code, _, stderr) = update(&env, CODE, &body, &["--timeout", timeout]);
+        assert_eq!(code, 2, "--timeout {timeout}: {stderr}");
+    }
+    for attempts in ["0", "101", "18446744073709551616", "-1"] {
+        let (code, _, stderr) = update(&env, CODE, &body, &["--max-attempts", attempts]);
+        assert_eq!(code, 2, "--max-attempts {attempts}: {stderr}");
+    }
+    let (code, _, stderr) = update(&env, CODE, &body, &["--timeout", "86400"]);
+    assert_eq!(code, 0, "{stderr}");
+    // A body that never ends is refused at a bound.
+    let (code, _, stderr) = update(&env, CODE, "/dev/zero", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("larger than"), "{stderr}");
+    running.terminate();
+}
+
+#[test]
+fn a_test_base_url_alone_never_fails_over_to_production_and_errors_name_the_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let (running, mut env) = sandbox(dir.path(), &[]);
+    running.terminate();
+    env.remove("WECHATPAY_BACKUP_BASE_URL");
+    let base_url = format!("http://127.0.0.1:{port}");
+    env.insert("WECHATPAY_BASE_URL".into(), base_url.clone());
+    let body = body_file(
+        dir.path(),
+        &format!(r#"{{"brand_id":"1004","openid":"{OPENID}"}}"#),
+    );
+    let (code, _, stderr) = update(&env, CODE, &body, &["--max-attempts", "3"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&base_url),
+        "the URL tried is named: {stderr}"
+    );
+    assert!(!stderr.contains("api2.mch.weixin.qq.com"), "{stderr}");
+}
+
+#[test]
+fn an_error_answer_cannot_drive_the_terminal() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 65536];
+            let _ = stream.read(&mut buf);
+            let body = r#"{"code":"PARAM_ERROR","message":"\u001b]0;pwned\u0007\u001b[2J\u001b[31mred\rforged"}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 400 Bad Request\r\nRequest-ID: r1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (running, mut env) = sandbox(dir.path(), &[]);
+    running.terminate();
+    env.insert("WECHATPAY_BASE_URL".into(), base_url);
+    let body = body_file(
+        dir.path(),
+        &format!(r#"{{"brand_id":"1004","openid":"{OPENID}"}}"#),
+    );
+    let output = command(
+        &env,
+        &[
+            "update",
+            "--card-id",
+            CARD_ID,
+            "--code",
+            CODE,
+            "--body",
+            &body,
+        ],
+    )
+    .env("RUST_LOG", "debug")
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("PARAM_ERROR"), "{stderr}");
+    assert!(
+        !stderr.contains(['\u{1b}', '\u{7}', '\r']),
+        "raw control characters on stderr: {stderr:?}"
+    );
+}

@@ -62,7 +62,7 @@ fn client(base_url: &str) -> Client {
         .private_key_pem(MERCHANT_KEY)
         .wechatpay_public_key_pem(KEY_ID, WECHATPAY_PUB)
         .base_url(base_url)
-        .backup_base_url(None)
+        .disable_failover()
         .build()
         .unwrap()
 }
@@ -251,7 +251,7 @@ fn benches(c: &mut Criterion) {
         .private_key_pem(creds.merchant_private_key_pem.as_deref().unwrap().as_str())
         .wechatpay_public_key_pem(&creds.wechatpay_key_id, &creds.wechatpay_public_key_pem)
         .base_url(sandbox.base_url())
-        .backup_base_url(None)
+        .disable_failover()
         .build()
         .unwrap();
     call.bench_function("sandbox", |b| {

@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
             .base_url(sandbox.base_url())
-            .backup_base_url(None)
+            .disable_failover()
             .build()?;
         eprintln!("started a sandbox at {}", sandbox.base_url());
         (client, Some(sandbox))

@@ -50,6 +50,10 @@ pub mod env {
     pub const BACKUP_BASE_URL: &str = "WECHATPAY_BACKUP_BASE_URL";
 }
 
+/// The largest key or certificate file read, 256 KiB (a key is about 2 KiB, a chain of
+/// certificates a few): a larger file (or `/dev/zero`) is an error, not a memory spike.
+pub const MAX_PEM_BYTES: u64 = 256 * 1024;
+
 /// Where a key or certificate comes from.
 #[derive(Clone)]
 enum Pem {
@@ -58,10 +62,15 @@ enum Pem {
 }
 
 impl Pem {
-    /// An environment value: PEM text if it looks like one, else a path.
-    fn from_env_value(value: String) -> Self {
+    /// A setting's value: PEM text if it looks like one, else a path. Containers often pass a
+    /// PEM with its line breaks written as `\n`: those are turned back into line breaks.
+    fn from_setting(value: String) -> Self {
         if value.trim_start().starts_with("-----BEGIN") {
-            Pem::Text(Zeroizing::new(value))
+            let value = Zeroizing::new(value);
+            if !value.contains('\n') && value.contains("\\n") {
+                return Pem::Text(Zeroizing::new(value.replace("\\n", "\n")));
+            }
+            Pem::Text(value)
         } else {
             Pem::File(PathBuf::from(value))
         }
@@ -70,17 +79,77 @@ impl Pem {
     fn read(&self, what: &str) -> Result<Zeroizing<String>, ConfigError> {
         match self {
             Pem::Text(text) => Ok(text.clone()),
-            Pem::File(path) => {
-                std::fs::read_to_string(path)
-                    .map(Zeroizing::new)
-                    .map_err(|source| ConfigError::File {
-                        what: what.to_string(),
-                        path: path.display().to_string(),
-                        source,
-                    })
-            }
+            Pem::File(path) => read_bounded(path).map_err(|source| ConfigError::File {
+                what: what.to_string(),
+                path: shown_path(path),
+                source,
+            }),
         }
     }
+}
+
+/// Reads at most [`MAX_PEM_BYTES`] of a file as UTF-8 text.
+fn read_bounded(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_PEM_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PEM_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_PEM_BYTES} bytes: not a PEM key or certificate"),
+        ));
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Zeroizing::new(text.to_string())),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text: not a PEM key or certificate",
+        )),
+    }
+}
+
+/// A path as an error message may show it. A setting that was meant as key material but is
+/// not PEM text (base64 without its armour, a PEM whose first line was lost) is taken for a
+/// path: it must not be printed back. Paths are short, on one line, and never hold a PEM
+/// boundary; anything else is not shown.
+fn shown_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let plausible = text.chars().count() <= 200
+        && !text.contains("-----")
+        && !text.chars().any(|c| c.is_control())
+        && !looks_like_base64_blob(&text);
+    if plausible {
+        format!("{text:?}")
+    } else {
+        "(the value, not shown: it is neither PEM text nor a path to a file)".to_string()
+    }
+}
+
+/// Text made of 48 or more base64 characters (`/` aside, which paths share with base64): key
+/// material, not a path. A real path has a `.`, `_`, `-` or space somewhere, or is short.
+fn looks_like_base64_blob(text: &str) -> bool {
+    let significant = text.trim().bytes().filter(|&b| b != b'/');
+    let mut count = 0usize;
+    for b in significant {
+        if !(b.is_ascii_alphanumeric() || b == b'+' || b == b'=') {
+            return false;
+        }
+        count += 1;
+    }
+    count >= 48
+}
+
+/// Where the backup host comes from.
+#[derive(Clone, Debug)]
+enum Backup {
+    /// WeChat Pay's backup host when the base URL is WeChat Pay's primary host; none otherwise
+    /// (a test host must never fail over to production).
+    Default,
+    /// Failover disabled.
+    Disabled,
+    /// This base URL.
+    Url(String),
 }
 
 /// Builds a [`Client`].
@@ -118,7 +187,7 @@ pub struct ClientBuilder {
     wechatpay_public_key: Option<(String, Pem)>,
     platform_certificates: Vec<Pem>,
     base_url: String,
-    backup_base_url: Option<String>,
+    backup_base_url: Backup,
     attempt_timeout: Duration,
     call_timeout: Duration,
     connect_timeout: Duration,
@@ -140,7 +209,7 @@ impl Default for ClientBuilder {
             wechatpay_public_key: None,
             platform_certificates: Vec::new(),
             base_url: DEFAULT_BASE_URL.to_string(),
-            backup_base_url: Some(DEFAULT_BACKUP_BASE_URL.to_string()),
+            backup_base_url: Backup::Default,
             attempt_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
@@ -203,11 +272,11 @@ impl ClientBuilder {
         let mut b = Self::new();
         b.mchid = var(env::MCHID);
         b.merchant_serial = var(env::MERCHANT_SERIAL);
-        b.merchant_certificate = var(env::MERCHANT_CERT).map(Pem::from_env_value);
-        b.private_key = var(env::PRIVATE_KEY).map(Pem::from_env_value);
+        b.merchant_certificate = var(env::MERCHANT_CERT).map(Pem::from_setting);
+        b.private_key = var(env::PRIVATE_KEY).map(Pem::from_setting);
         if let Some(key) = var(env::PUBLIC_KEY) {
             let id = var(env::PUBLIC_KEY_ID).unwrap_or_default();
-            b.wechatpay_public_key = Some((id, Pem::from_env_value(key)));
+            b.wechatpay_public_key = Some((id, Pem::from_setting(key)));
         }
         if let Some(certs) = var(env::PLATFORM_CERT) {
             b.platform_certificates = if certs.trim_start().starts_with("-----BEGIN") {
@@ -223,10 +292,10 @@ impl ClientBuilder {
             b.base_url = url;
         }
         if let Some(url) = var(env::BACKUP_BASE_URL) {
-            b.backup_base_url = if url.eq_ignore_ascii_case("none") {
-                None
+            b.backup_base_url = if url.trim().eq_ignore_ascii_case("none") {
+                Backup::Disabled
             } else {
-                Some(url)
+                Backup::Url(url)
             };
         }
         b
@@ -333,11 +402,30 @@ impl ClientBuilder {
         self
     }
 
-    /// The backup host for failover (default [`DEFAULT_BACKUP_BASE_URL`]); `None` disables
-    /// failover.
+    /// The backup host requests move to while the primary keeps failing.
+    ///
+    /// When not given, the backup is [`DEFAULT_BACKUP_BASE_URL`] if the base URL is
+    /// [`DEFAULT_BASE_URL`], and there is no failover otherwise: a client pointed at a test
+    /// host never fails over to production.
     #[must_use]
-    pub fn backup_base_url(mut self, url: Option<String>) -> Self {
-        self.backup_base_url = url;
+    pub fn backup_base_url(mut self, url: impl Into<String>) -> Self {
+        self.backup_base_url = Backup::Url(url.into());
+        self
+    }
+
+    /// No backup host: every attempt goes to the base URL.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wechatpay_card_client::Error> {
+    /// let client = wechatpay_card_client::ClientBuilder::from_env()
+    ///     .disable_failover()
+    ///     .build()?;
+    /// assert_eq!(client.backup_base_url(), None);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn disable_failover(mut self) -> Self {
+        self.backup_base_url = Backup::Disabled;
         self
     }
 
@@ -407,20 +495,15 @@ impl ClientBuilder {
     }
 
     fn build_inner(self) -> Result<Client, ConfigError> {
-        let missing = |what, env| ConfigError::Missing {
-            what,
-            hint: Some(env),
-        };
-        let mchid = self
-            .mchid
-            .ok_or(missing("the merchant id (mchid)", "set WECHATPAY_MCHID"))?;
-        if mchid.is_empty() || !mchid.bytes().all(|b| b.is_ascii_digit()) {
+        self.check_complete()?;
+        let mchid = self.mchid.clone().unwrap_or_default();
+        if !mchid.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ConfigError::Invalid {
-                what: "the merchant id (mchid)".into(),
+                what: "the merchant id (mchid, WECHATPAY_MCHID)".into(),
                 reason: "must be digits, e.g. 1900000001".into(),
             });
         }
-        let key = match (self.private_key_loaded, self.private_key) {
+        let key = match (self.private_key_loaded.clone(), &self.private_key) {
             (Some(key), _) => key,
             (None, Some(pem)) => {
                 let what = "the merchant private key (WECHATPAY_PRIVATE_KEY)";
@@ -430,12 +513,7 @@ impl ClientBuilder {
                     source,
                 })?
             }
-            (None, None) => {
-                return Err(missing(
-                    "the merchant API private key",
-                    "set WECHATPAY_PRIVATE_KEY",
-                ));
-            }
+            (None, None) => unreachable_setting("the merchant private key")?,
         };
         let certificate = match &self.merchant_certificate {
             Some(pem) => {
@@ -462,12 +540,7 @@ impl ClientBuilder {
             }
             (_, Some(cert)) => MerchantSigner::from_certificate(mchid, cert, key),
             (Some(serial), None) => MerchantSigner::new(mchid, serial, key),
-            (None, None) => {
-                return Err(missing(
-                    "the merchant serial (or the merchant API certificate it is read from)",
-                    "set WECHATPAY_MERCHANT_SERIAL or WECHATPAY_MERCHANT_CERT",
-                ));
-            }
+            (None, None) => unreachable_setting("the merchant serial")?,
         }
         .map_err(|source| ConfigError::Key {
             what: "the merchant signer".into(),
@@ -477,12 +550,6 @@ impl ClientBuilder {
         let keys = WechatPayKeySet::new();
         if let Some((id, pem)) = &self.wechatpay_public_key {
             let what = "the WeChat Pay public key (WECHATPAY_PUBLIC_KEY)";
-            if id.is_empty() {
-                return Err(missing(
-                    "the WeChat Pay public key id (PUB_KEY_ID_…) for the public key given",
-                    "set WECHATPAY_PUBLIC_KEY_ID",
-                ));
-            }
             let text = pem.read(what)?;
             let key = WechatPayPublicKey::from_pem(id.clone(), &text).map_err(|source| {
                 ConfigError::Key {
@@ -501,12 +568,6 @@ impl ClientBuilder {
             })?;
             keys.add_certificate(cert);
         }
-        if keys.is_empty() {
-            return Err(missing(
-                "WeChat Pay's key: its public key and id, or a platform certificate",
-                "set WECHATPAY_PUBLIC_KEY and WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT",
-            ));
-        }
         // Sensitive fields need a key to encrypt with: fail now rather than at the first call.
         keys.encryptor().map_err(|e| ConfigError::Invalid {
             what: "WeChat Pay's keys".into(),
@@ -515,11 +576,14 @@ impl ClientBuilder {
 
         let base_url = check_url("the base URL (WECHATPAY_BASE_URL)", &self.base_url)?;
         let backup_base_url = match &self.backup_base_url {
-            Some(url) => Some(check_url(
+            Backup::Url(url) => Some(check_url(
                 "the backup base URL (WECHATPAY_BACKUP_BASE_URL)",
                 url,
             )?),
-            None => None,
+            Backup::Default if base_url == DEFAULT_BASE_URL => {
+                Some(DEFAULT_BACKUP_BASE_URL.to_string())
+            }
+            Backup::Default | Backup::Disabled => None,
         };
         for (what, d) in [
             ("the attempt timeout", self.attempt_timeout),
@@ -561,6 +625,49 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+impl ClientBuilder {
+    /// Every required setting that is missing, named at once (a user fixing their
+    /// configuration should not discover the settings one run at a time).
+    fn check_complete(&self) -> Result<(), ConfigError> {
+        let mut missing = Vec::new();
+        if self.mchid.as_deref().is_none_or(str::is_empty) {
+            missing.push("the merchant id (mchid; WECHATPAY_MCHID)");
+        }
+        if self.private_key.is_none() && self.private_key_loaded.is_none() {
+            missing.push("the merchant API private key (WECHATPAY_PRIVATE_KEY)");
+        }
+        if self.merchant_serial.is_none() && self.merchant_certificate.is_none() {
+            missing.push(
+                "the merchant serial, or the merchant API certificate it is read from \
+                 (WECHATPAY_MERCHANT_SERIAL or WECHATPAY_MERCHANT_CERT)",
+            );
+        }
+        match &self.wechatpay_public_key {
+            Some((id, _)) if id.is_empty() => missing.push(
+                "the WeChat Pay public key id (PUB_KEY_ID_…) for the public key given \
+                 (WECHATPAY_PUBLIC_KEY_ID)",
+            ),
+            None if self.platform_certificates.is_empty() => missing.push(
+                "WeChat Pay's key: its public key and id (WECHATPAY_PUBLIC_KEY and \
+                 WECHATPAY_PUBLIC_KEY_ID), or a platform certificate (WECHATPAY_PLATFORM_CERT)",
+            ),
+            _ => {}
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Missing { settings: missing })
+        }
+    }
+}
+
+/// A setting [`ClientBuilder::check_complete`] has already found present.
+fn unreachable_setting<T>(what: &'static str) -> Result<T, ConfigError> {
+    Err(ConfigError::Missing {
+        settings: vec![what],
+    })
 }
 
 /// A base URL: `http(s)://host[:port]`, no path, query or fragment; the trailing `/` dropped.

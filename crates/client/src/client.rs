@@ -13,6 +13,7 @@ use wechatpay_card_models::{
 use wechatpay_signing::{MerchantSigner, ResponseHeaders, ResponseVerifier, WechatPayKeySet};
 
 use crate::error::{ApiError, Error, SignatureError, TransportErrorKind};
+use crate::escape::escaped;
 use crate::failover::{Host, HostOutcome, HostSelector};
 use crate::retry::RetryPolicy;
 use crate::{ClientBuilder, url};
@@ -328,7 +329,7 @@ impl Client {
                 span.record("attempts", v.attempts);
                 span.record("status", v.status);
                 if let Some(id) = &v.request_id {
-                    span.record("request_id", id.as_str());
+                    span.record("request_id", escaped(id));
                 }
             }
             Err(e) => {
@@ -336,7 +337,7 @@ impl Client {
                     span.record("status", status);
                 }
                 if let Some(id) = e.request_id() {
-                    span.record("request_id", id);
+                    span.record("request_id", escaped(id));
                 }
                 span.in_scope(|| tracing::debug!(error = %e, "call failed"));
             }
@@ -395,12 +396,12 @@ impl Client {
                         } => HostOutcome::Healthy,
                         _ => HostOutcome::Failed,
                     };
-                    (with_attempts(error, attempt), health)
+                    (with_attempts(error, attempt, base_url), health)
                 }
                 Ok(Ok(raw)) => {
                     span.record("status", raw.status);
                     if let Some(id) = raw.header("Request-ID") {
-                        span.record("request_id", id);
+                        span.record("request_id", escaped(id));
                     }
                     let health = if raw.status >= 500 {
                         HostOutcome::Failed
@@ -453,10 +454,16 @@ impl Client {
     ) -> Result<(), Error> {
         let wait = self.inner.retry.backoff(attempt);
         if Instant::now() + wait >= deadline {
+            // An attempt that timed out is itself a timeout: the call's timeout takes its
+            // place rather than wrapping it ("timed out …; last failure: timed out …").
+            let last = match error {
+                Error::Timeout { last, .. } => last,
+                other => Some(Box::new(other)),
+            };
             return Err(Error::Timeout {
                 attempts: attempt,
                 elapsed: started.elapsed(),
-                last: Some(Box::new(error)),
+                last,
             });
         }
         tracing::info!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "attempt failed; retrying");
@@ -487,11 +494,15 @@ impl Client {
         if E::REQUIRES_WECHATPAY_SERIAL {
             builder = builder.header("Wechatpay-Serial", prepared.wechatpay_serial.as_str());
         }
-        let mut response = builder.send().await.map_err(transport_error)?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, base_url))?;
         let status = response.status().as_u16();
         let limit = inner.max_response_bytes;
         let too_large = || Error::Transport {
             kind: TransportErrorKind::ResponseTooLarge,
+            url: base_url.to_string(),
             attempts: 0,
             message: format!("the answer is larger than the {limit}-byte limit"),
         };
@@ -499,7 +510,11 @@ impl Client {
             return Err(too_large());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&e, base_url))?
+        {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
             }
@@ -590,10 +605,11 @@ impl Client {
     }
 }
 
-fn with_attempts(error: Error, attempt: u32) -> Error {
+fn with_attempts(error: Error, attempt: u32, base_url: &str) -> Error {
     match error {
         Error::Transport { kind, message, .. } => Error::Transport {
             kind,
+            url: base_url.to_string(),
             attempts: attempt,
             message,
         },
@@ -624,7 +640,7 @@ fn api_error(raw: &RawResponse) -> Error {
     }))
 }
 
-fn transport_error(e: reqwest::Error) -> Error {
+fn transport_error(e: &reqwest::Error, base_url: &str) -> Error {
     let kind = if e.is_connect() {
         TransportErrorKind::Connect
     } else {
@@ -633,7 +649,7 @@ fn transport_error(e: reqwest::Error) -> Error {
     // reqwest's own text is terse ("error sending request"); the causes say what happened.
     // No URL: reqwest's Display includes it, and the chain below does not need it.
     let mut message = String::new();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {
         if !message.is_empty() {
             message.push_str(": ");
@@ -642,10 +658,11 @@ fn transport_error(e: reqwest::Error) -> Error {
         source = s.source();
     }
     if message.is_empty() {
-        message = e.without_url().to_string();
+        message = e.to_string();
     }
     Error::Transport {
         kind,
+        url: base_url.to_string(),
         attempts: 0,
         message,
     }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use wechatpay_card_models::{ErrorDetail, ValidationError};
 use wechatpay_signing::{CryptoError, KeyError, VerifyError};
 
+use crate::escape::Untrusted;
+
 /// Everything [`crate::Client`] can fail with.
 ///
 /// Each variant says where the call failed, and so whether the update can have been applied:
@@ -18,7 +20,10 @@ use wechatpay_signing::{CryptoError, KeyError, VerifyError};
 /// | [`Error::Transport`], [`Error::Timeout`] | maybe | maybe, unless [`Error::may_have_been_applied`] says no |
 ///
 /// `Display` is written for a person (code, message, Request-ID); neither `Display` nor `Debug`
-/// ever holds a key, an Authorization header or a plaintext sensitive value.
+/// ever holds a key, an Authorization header or a plaintext sensitive value, and every text
+/// that came from the network (code, message, detail, Request-ID, a non-JSON body, a parser's
+/// complaint about the answer) is shown with its control characters escaped ([`Untrusted`]),
+/// so that printing an error never lets a server drive the terminal or forge a log line.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -50,8 +55,9 @@ pub enum Error {
     /// A verified 2xx answer whose body is not the documented response. The update may have
     /// been applied.
     #[error(
-        "WeChat Pay answered {status} but the body is not a valid response ({reason}){}; \
+        "WeChat Pay answered {status} but the body is not a valid response ({}){}; \
          the update may have been applied",
+        Untrusted(reason),
         request_id_suffix(request_id.as_deref())
     )]
     InvalidResponse {
@@ -65,10 +71,12 @@ pub enum Error {
 
     /// The answer could not be received: connection refused or reset, TLS failure, a
     /// connection closed mid-answer, an answer larger than the limit. Retried while retryable.
-    #[error("{}", transport_message(.attempts, .kind, .message))]
+    #[error("{}", transport_message(.attempts, .kind, .url, .message))]
     Transport {
         /// What failed.
         kind: TransportErrorKind,
+        /// The base URL the last attempt went to (the primary or the backup host).
+        url: String,
         /// Attempts made, this one included.
         attempts: u32,
         /// What the transport said (no headers, no body).
@@ -107,12 +115,21 @@ pub enum Error {
 
 fn request_id_suffix(request_id: Option<&str>) -> String {
     request_id
-        .map(|id| format!(" [Request-ID: {id}]"))
+        .map(|id| format!(" [Request-ID: {}]", Untrusted(id)))
         .unwrap_or_default()
 }
 
-fn transport_message(attempts: &u32, kind: &TransportErrorKind, message: &str) -> String {
-    format!("{kind} after {attempts} attempt(s): {message}")
+fn transport_message(
+    attempts: &u32,
+    kind: &TransportErrorKind,
+    url: &str,
+    message: &str,
+) -> String {
+    format!(
+        "{kind} at {} after {attempts} attempt(s): {}",
+        Untrusted(url),
+        Untrusted(message)
+    )
 }
 
 fn last_message(last: Option<&Error>) -> String {
@@ -253,18 +270,20 @@ impl fmt::Display for ApiError {
         write!(
             f,
             "WeChat Pay answered {} {}: {}",
-            self.status, self.code, self.message
+            self.status,
+            Untrusted(&self.code),
+            Untrusted(&self.message)
         )?;
         if let Some(detail) = &self.detail {
             let mut parts = Vec::new();
             if let Some(field) = &detail.field {
-                parts.push(format!("field {field}"));
+                parts.push(format!("field {}", Untrusted(field)));
             }
             if let Some(issue) = &detail.issue {
-                parts.push(issue.clone());
+                parts.push(Untrusted(issue).to_string());
             }
             if let Some(location) = &detail.location {
-                parts.push(format!("in {location}"));
+                parts.push(format!("in {}", Untrusted(location)));
             }
             if !parts.is_empty() {
                 write!(f, " ({})", parts.join(", "))?;
@@ -277,19 +296,22 @@ impl fmt::Display for ApiError {
 impl fmt::Debug for ApiError {
     // `detail.value` may echo a value that was sent; leave it out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn untrusted(text: Option<&str>) -> Option<Untrusted<'_>> {
+            text.map(Untrusted)
+        }
         f.debug_struct("ApiError")
             .field("status", &self.status)
-            .field("code", &self.code)
-            .field("message", &self.message)
+            .field("code", &Untrusted(&self.code))
+            .field("message", &Untrusted(&self.message))
             .field(
                 "detail_field",
-                &self.detail.as_ref().and_then(|d| d.field.as_deref()),
+                &untrusted(self.detail.as_ref().and_then(|d| d.field.as_deref())),
             )
             .field(
                 "detail_issue",
-                &self.detail.as_ref().and_then(|d| d.issue.as_deref()),
+                &untrusted(self.detail.as_ref().and_then(|d| d.issue.as_deref())),
             )
-            .field("request_id", &self.request_id)
+            .field("request_id", &untrusted(self.request_id.as_deref()))
             .finish()
     }
 }
@@ -334,7 +356,7 @@ impl fmt::Display for SignatureError {
             "WeChat Pay's {} answer failed verification ({}){}; the update may have been applied: \
              re-read the card before retrying blindly",
             self.status,
-            self.source,
+            Untrusted(&self.source.to_string()),
             request_id_suffix(self.request_id.as_deref())
         )
     }
@@ -379,16 +401,14 @@ impl fmt::Display for TransportErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A required setting was not given.
-    #[error("missing {what}{}", hint.map(|h| format!(" ({h})")).unwrap_or_default())]
+    /// Required settings were not given: every one of them, each with its variable.
+    #[error("missing {}", settings.join("; "))]
     Missing {
-        /// What is missing, e.g. "the merchant id (mchid)".
-        what: &'static str,
-        /// How to give it, e.g. "set WECHATPAY_MCHID".
-        hint: Option<&'static str>,
+        /// What is missing, e.g. "the merchant id (mchid; WECHATPAY_MCHID)".
+        settings: Vec<&'static str>,
     },
     /// A setting has an invalid value.
-    #[error("invalid {what}: {reason}")]
+    #[error("{what} is invalid: {reason}")]
     Invalid {
         /// Which setting.
         what: String,

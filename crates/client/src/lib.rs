@@ -78,15 +78,18 @@
 mod builder;
 mod client;
 mod error;
+mod escape;
 mod failover;
 mod retry;
 mod url;
 
 pub use builder::{
-    ClientBuilder, DEFAULT_BACKUP_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, env,
+    ClientBuilder, DEFAULT_BACKUP_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_PEM_BYTES, env,
 };
 pub use client::{Client, Prepared, Verified};
 pub use error::{ApiError, ConfigError, Error, SignatureError, TransportErrorKind};
+pub use escape::Untrusted;
 pub use failover::FailoverPolicy;
 pub use retry::RetryPolicy;
 

@@ -30,7 +30,7 @@ fn builder(sandbox: &Sandbox) -> ClientBuilder {
         .private_key_pem(c.merchant_private_key_pem.as_ref().unwrap().as_str())
         .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
         .base_url(sandbox.base_url())
-        .backup_base_url(None)
+        .disable_failover()
         .retry_policy(fast_retries(8))
 }
 
@@ -291,7 +291,7 @@ async fn fails_over_to_the_backup_and_back() {
         .await
         .unwrap();
     let client = builder(&primary)
-        .backup_base_url(Some(backup.base_url().to_string()))
+        .backup_base_url(backup.base_url())
         .failover_policy(
             FailoverPolicy::default()
                 .threshold(2)
@@ -339,7 +339,7 @@ async fn fails_over_when_the_primary_refuses_connections() {
         .unwrap();
     let client = builder(&backup)
         .base_url(format!("http://{addr}"))
-        .backup_base_url(Some(backup.base_url().to_string()))
+        .backup_base_url(backup.base_url())
         .build()
         .unwrap();
     let verified = client.execute(level("备用")).await.unwrap();
@@ -423,7 +423,7 @@ async fn a_client_with_a_public_key_and_a_certificate_verifies_either() {
         .private_key_pem(c.merchant_private_key_pem.as_ref().unwrap().as_str())
         .platform_certificate_pem(cert_pem)
         .base_url(by_cert.base_url())
-        .backup_base_url(None)
+        .disable_failover()
         .build()
         .unwrap();
     let prepared = cert_only
@@ -639,4 +639,141 @@ async fn loads_from_pem_files_and_from_the_environment_in_one_call() {
     );
     let missing = ClientBuilder::new().build().unwrap_err();
     assert!(missing.to_string().contains("WECHATPAY_MCHID"), "{missing}");
+}
+
+#[test]
+fn every_missing_setting_is_named_at_once() {
+    let err = ClientBuilder::new().build().unwrap_err().to_string();
+    for variable in [
+        "WECHATPAY_MCHID",
+        "WECHATPAY_PRIVATE_KEY",
+        "WECHATPAY_MERCHANT_SERIAL",
+        "WECHATPAY_PUBLIC_KEY",
+        "WECHATPAY_PLATFORM_CERT",
+    ] {
+        assert!(err.contains(variable), "{variable} not named: {err}");
+    }
+    let err = ClientBuilder::new()
+        .mchid("1900000001")
+        .base_url("x")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("invalid the"), "{err}");
+}
+
+#[tokio::test]
+async fn the_backup_host_defaults_to_wechat_pays_only_for_wechat_pays_primary() {
+    let sandbox = start(Faults::default()).await;
+    let c = sandbox.credentials();
+    let base = || {
+        Client::builder()
+            .mchid(&c.mchid)
+            .merchant_serial(&c.merchant_serial)
+            .private_key_pem(c.merchant_private_key_pem.as_ref().unwrap().as_str())
+            .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
+    };
+    let production = base().build().unwrap();
+    assert_eq!(
+        production.backup_base_url(),
+        Some(wechatpay_card_client::DEFAULT_BACKUP_BASE_URL)
+    );
+    // A test host given alone: no failover to production.
+    let test_host = base().base_url(sandbox.base_url()).build().unwrap();
+    assert_eq!(test_host.backup_base_url(), None);
+    let vars = std::collections::HashMap::from([
+        (wechatpay_card_client::env::MCHID, c.mchid.clone()),
+        (
+            wechatpay_card_client::env::MERCHANT_SERIAL,
+            c.merchant_serial.clone(),
+        ),
+        (
+            wechatpay_card_client::env::PRIVATE_KEY,
+            c.merchant_private_key_pem.as_ref().unwrap().to_string(),
+        ),
+        (
+            wechatpay_card_client::env::PUBLIC_KEY_ID,
+            c.wechatpay_key_id.clone(),
+        ),
+        (
+            wechatpay_card_client::env::PUBLIC_KEY,
+            c.wechatpay_public_key_pem.clone(),
+        ),
+        (
+            wechatpay_card_client::env::BASE_URL,
+            sandbox.base_url().to_string(),
+        ),
+    ]);
+    let from_env = ClientBuilder::from_vars(|name| vars.get(name).cloned())
+        .build()
+        .unwrap();
+    assert_eq!(from_env.backup_base_url(), None);
+    let explicit = base()
+        .base_url(sandbox.base_url())
+        .backup_base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    assert_eq!(explicit.backup_base_url(), Some("http://127.0.0.1:9"));
+    assert_eq!(
+        base().disable_failover().build().unwrap().backup_base_url(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn key_settings_take_pem_text_and_never_echo_key_material() {
+    let sandbox = start(Faults::default()).await;
+    let c = sandbox.credentials();
+    let key_pem = c.merchant_private_key_pem.as_ref().unwrap().to_string();
+    let vars = |key: String| {
+        std::collections::HashMap::from([
+            (wechatpay_card_client::env::MCHID, c.mchid.clone()),
+            (
+                wechatpay_card_client::env::MERCHANT_SERIAL,
+                c.merchant_serial.clone(),
+            ),
+            (wechatpay_card_client::env::PRIVATE_KEY, key),
+            (
+                wechatpay_card_client::env::PUBLIC_KEY_ID,
+                c.wechatpay_key_id.clone(),
+            ),
+            (
+                wechatpay_card_client::env::PUBLIC_KEY,
+                c.wechatpay_public_key_pem.clone(),
+            ),
+            (
+                wechatpay_card_client::env::BASE_URL,
+                sandbox.base_url().to_string(),
+            ),
+        ])
+    };
+    let build = |key: String| {
+        let vars = vars(key);
+        ClientBuilder::from_vars(|name| vars.get(name).cloned()).build()
+    };
+    // PEM text, as is and with its line breaks written as \n (as containers often pass it).
+    build(key_pem.clone()).unwrap();
+    let client = build(key_pem.trim_end().replace('\n', "\\n")).unwrap();
+    client.update_user_card(level("文本")).await.unwrap();
+
+    // Key material that is not PEM text is taken for a path, and must not be printed back.
+    let body: String = key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for not_pem in [
+        body.clone(),
+        key_pem.replace("-----BEGIN PRIVATE KEY-----", ""),
+        format!(" {}", &body[..80]),
+    ] {
+        let err = build(not_pem.clone()).unwrap_err().to_string();
+        assert!(err.contains("WECHATPAY_PRIVATE_KEY"), "{err}");
+        for line in not_pem.lines().filter(|l| l.len() > 16) {
+            assert!(!err.contains(line.trim()), "key material echoed: {err}");
+        }
+        assert!(!err.contains(&body[..40]), "key material echoed: {err}");
+    }
+    // A file that never ends is refused at a bound, not read until memory runs out.
+    let err = build("/dev/zero".into()).unwrap_err().to_string();
+    assert!(err.contains("larger than"), "{err}");
 }

@@ -27,7 +27,7 @@ fn client(base_url: &str, attempts: u32) -> Client {
             WECHATPAY_PUB,
         )
         .base_url(base_url)
-        .backup_base_url(None)
+        .disable_failover()
         .attempt_timeout(Duration::from_millis(300))
         .retry_policy(
             RetryPolicy::default()
@@ -286,6 +286,169 @@ async fn a_refused_connection_is_a_connect_error_that_sent_nothing() {
         "{err}"
     );
     assert!(!err.may_have_been_applied());
+    assert!(
+        err.to_string().contains(&format!("http://{addr}")),
+        "the error names the URL it tried: {err}"
+    );
+}
+
+/// A logging subscriber writing into a buffer the test reads.
+fn capture_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>) {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE),
+    );
+    (tracing::subscriber::set_default(subscriber), buffer.0)
+}
+
+#[tokio::test]
+async fn text_from_a_hostile_server_never_reaches_a_terminal_raw() {
+    let (_guard, logs) = capture_logs();
+    let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31mred\rforged\u{202e}";
+    let body = serde_json::json!({
+        "code": "PARAM_\u{1b}[2J",
+        "message": hostile,
+        "detail": {"field": "level\r", "issue": "\u{1b}]0;x\u{7}"},
+    })
+    .to_string();
+    let (url, _) = serve(
+        answer("400 Bad Request", "Request-ID: r\t1\r\n", &body),
+        false,
+    )
+    .await;
+    let err = client(&url, 1)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    // The raw text is kept for a program to inspect ...
+    assert!(err.as_api().unwrap().message().contains('\u{1b}'));
+    // ... but whatever prints it gets it escaped.
+    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("PARAM_"), "the failure is logged: {logs}");
+    for (what, text) in [
+        ("Display", err.to_string()),
+        ("Debug", format!("{err:?}")),
+        ("logs", logs),
+    ] {
+        assert!(
+            !text.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']),
+            "{what} holds a raw control character: {text:?}"
+        );
+    }
+    assert!(err.to_string().contains(r"\u{1b}]0;pwned"), "{err}");
+
+    // A body that is not JSON at all.
+    let (url, _) = serve(answer("502 Bad Gateway", "", "\u{1b}[2Jgateway\r\n"), false).await;
+    let err = client(&url, 1)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains(['\u{1b}', '\r']), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_timeout_is_reported_once_not_nested_in_itself() {
+    // A server that reads requests and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                read_request(&mut stream).await;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            });
+        }
+    });
+    let client = Client::builder()
+        .mchid("1900000001")
+        .merchant_serial("5157F09EFDC096DE15EBE81A47057A7232F1B8E1")
+        .private_key_pem(MERCHANT_KEY)
+        .wechatpay_public_key_pem("PUB_KEY_ID_01", WECHATPAY_PUB)
+        .base_url(&url)
+        .attempt_timeout(Duration::from_millis(100))
+        .call_timeout(Duration::from_millis(250))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(10)
+                .initial_backoff(Duration::from_millis(200))
+                .max_backoff(Duration::from_millis(200)),
+        )
+        .build()
+        .unwrap();
+    let err = client.update_user_card(request()).await.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(err.to_string().matches("timed out").count(), 1, "{err}");
+}
+
+#[test]
+fn the_request_line_is_the_signed_target_for_any_valid_parameters() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (url, heads) = runtime.block_on(serve(
+        answer(
+            "404 Not Found",
+            "",
+            r#"{"code":"NOT_FOUND","message":"no"}"#,
+        ),
+        false,
+    ));
+    let client = runtime.block_on(async { client(&url, 1) });
+    let send = |code: &str, card_id: &str| -> Result<Option<(String, String)>, TestCaseError> {
+        let request =
+            UpdateUserCardRequest::new(code, card_id, UpdateUserCardBody::new("1004", "o1"));
+        let Ok(prepared) = client.prepare(request) else {
+            return Ok(None); // invalid parameters: refused before anything is sent
+        };
+        heads.lock().unwrap().clear();
+        let _ = runtime.block_on(client.send(&prepared));
+        let head = heads.lock().unwrap().first().cloned().unwrap_or_default();
+        let line = head.lines().next().unwrap_or_default().to_string();
+        Ok(Some((
+            line,
+            format!("PATCH {} HTTP/1.1", prepared.target()),
+        )))
+    };
+
+    // Dot segments would be removed by the URL parser: another path than the one signed.
+    for code in [".", ".."] {
+        assert_eq!(
+            send(code, "card").unwrap(),
+            None,
+            "{code:?} must be refused"
+        );
+    }
+    let mut runner = TestRunner::new(Config {
+        cases: 200,
+        ..Config::default()
+    });
+    runner
+        .run(&("[!-~]{1,32}", "\\PC{1,32}"), |(code, card_id)| {
+            if let Some((received, signed)) = send(&code, &card_id)? {
+                prop_assert_eq!(received, signed);
+            }
+            Ok(())
+        })
+        .unwrap();
 }
 
 #[tokio::test]
