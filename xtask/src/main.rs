@@ -469,6 +469,39 @@ mod tests {
     }
 
     #[test]
+    fn schema_and_models_point_only_where_readers_can_follow() {
+        // The project's private notes are not in the repository; the official page is.
+        let private = concat!("shared", "/", "spec");
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let root = workspace_root();
+        let mut files = Vec::new();
+        for dir in ["schema", "crates/models", "xtask"] {
+            walk(&root.join(dir), &mut files);
+        }
+        for path in files {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                assert!(!text.contains(private), "{}", path.display());
+            }
+        }
+        let schema = schema();
+        assert!(
+            schema["description"]
+                .as_str()
+                .unwrap()
+                .contains("https://pay.weixin.qq.com/doc/v3/partner/")
+        );
+    }
+
+    #[test]
     fn every_generated_file_says_how_it_was_made() {
         for (name, contents) in render_value(&schema()).unwrap() {
             if !name.ends_with(".rs") {

@@ -167,7 +167,7 @@ pub struct ErrorSpec {
     pub code: String,
     pub description: String,
     pub solution: String,
-    /// `page` (listed on the endpoint's page) or `protocol` (APIv3-wide, from PROTOCOL.md).
+    /// `page` (listed on the endpoint's page) or `protocol` (APIv3-wide, see docs/protocol.md).
     pub source: String,
 }
 
