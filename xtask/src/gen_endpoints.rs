@@ -116,10 +116,11 @@ fn endpoint(
         quote!( #( #arms )* _ => ::std::option::Option::None, )
     };
     let (path_arms, query_arms) = (arm("path"), arm("query"));
-    let checks = params.iter().map(|(p, rules, _)| {
+    let bound = spec.bound_fields(ep)?;
+    let checks = params.iter().map(|(p, rules, location)| {
         let ident = format_ident!("{}", p.name);
         let name = &p.name;
-        let check = check_param(rules, &request_name, name, statics);
+        let check = check_param(rules, &request_name, name, *location == "path", statics);
         quote! {
             {
                 let value = self.#ident.as_str();
@@ -154,6 +155,7 @@ fn endpoint(
             const REQUIRES_WECHATPAY_SERIAL: bool = #serial;
             const HOSTS: crate::Hosts = crate::Hosts { primary: #primary, backup: #backup };
             const ERRORS: &'static [crate::ErrorCodeInfo] = &[ #( #errors ),* ];
+            const BOUND_FIELDS: &'static [&'static str] = &[ #( #bound ),* ];
             type Request = #request;
             type Body = crate::#body;
             type Response = crate::#response;

@@ -1,10 +1,13 @@
 //! What the schema says beyond the shapes typify generates: constructors and setters for request
-//! types, the validation pass, the walk over encrypted fields and the unknown-field check.
+//! types, the validation pass, the walk over encrypted fields, the unknown-field check, the
+//! lenient reading of answers and the access to string fields by name.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::spec::{Def, DefKind, Prop, Spec, StringFormat, StringRules, StructDef, Ty};
+use crate::spec::{
+    Def, DefKind, Prop, Spec, StringFormat, StringRules, StructDef, Ty, is_plain_string,
+};
 
 /// The Rust type of a value of `ty` (not wrapped in `Option`).
 pub fn value_type(ty: &Ty) -> TokenStream {
@@ -169,15 +172,18 @@ fn string_rules(rules: &StringRules, owner: &str, field: &str) -> TokenStream {
 fn check_value(spec: &Spec, ty: &Ty, value: TokenStream, owner: &str, field: &str) -> TokenStream {
     match ty {
         Ty::String(rules) => {
-            let text = if rules.encrypted {
-                quote!(#value.expose())
-            } else if rules.format == Some(StringFormat::DateTime) {
+            let encrypted = rules.encrypted;
+            let text = if rules.format == Some(StringFormat::DateTime) {
                 quote!(#value.as_str())
             } else {
                 quote!(#value)
             };
             let rules = string_rules(rules, owner, field);
-            quote!(v.check_string(#text, #rules);)
+            if encrypted {
+                quote!(v.check_sensitive(#text, #rules);)
+            } else {
+                quote!(v.check_string(#text, #rules);)
+            }
         }
         Ty::Integer(rules) => {
             let opt = |v: Option<i64>| match v {
@@ -387,14 +393,136 @@ pub fn strict(spec: &Spec) -> TokenStream {
     quote!( #( #impls )* )
 }
 
-/// Statements checking a path or query parameter (a `&str` named `value`).
+/// Statements checking a path or query parameter (a `&str` named `value`); a path parameter may
+/// not be a dot segment.
 pub fn check_param(
     rules: &StringRules,
     owner: &str,
     name: &str,
+    in_path: bool,
     statics: &mut Vec<TokenStream>,
 ) -> TokenStream {
     patterns(owner, name, &Ty::String(rules.clone()), statics);
     let rules = string_rules(rules, owner, name);
-    quote!(v.check_string(value, #rules);)
+    let segment = if in_path {
+        quote!(v.check_path_segment(value);)
+    } else {
+        quote!()
+    };
+    quote! {
+        v.check_string(value, #rules);
+        #segment
+    }
+}
+
+/// `LenientDeserialize` for every struct and enum: what arrived is read, a required field
+/// missing or unusable gets its zero value, an optional one is left absent; each is recorded.
+pub fn lenient(spec: &Spec) -> TokenStream {
+    let impls = spec.defs.iter().map(|def| {
+        let name = format_ident!("{}", def.name);
+        match &def.kind {
+            DefKind::Enum(_) => quote! {
+                impl crate::LenientDeserialize for crate::#name {
+                    fn read_lenient(
+                        value: ::serde_json::Value,
+                        v: &mut crate::Validator,
+                    ) -> ::std::option::Option<Self> {
+                        <::std::string::String as crate::LenientDeserialize>::read_lenient(value, v)
+                            .map(Self::from)
+                    }
+
+                    fn zero() -> Self {
+                        Self::from("")
+                    }
+                }
+            },
+            DefKind::Struct(s) => {
+                let reads = s.props.iter().map(|p| {
+                    let ident = format_ident!("{}", p.rust_name);
+                    let json = &p.json_name;
+                    let read = if p.required {
+                        quote!(required)
+                    } else if is_option(p) {
+                        quote!(optional)
+                    } else {
+                        quote!(list)
+                    };
+                    quote!(#ident: crate::lenient::#read(&mut map, #json, v),)
+                });
+                let zeros = s.props.iter().map(|p| {
+                    let ident = format_ident!("{}", p.rust_name);
+                    if p.required {
+                        quote!(#ident: crate::LenientDeserialize::zero(),)
+                    } else if is_option(p) {
+                        quote!(#ident: ::std::option::Option::None,)
+                    } else {
+                        quote!(#ident: ::std::vec::Vec::new(),)
+                    }
+                });
+                let (map, v) = if s.props.is_empty() {
+                    (quote!(_map), quote!(v))
+                } else {
+                    (quote!(mut map), quote!(v))
+                };
+                quote! {
+                    impl crate::LenientDeserialize for crate::#name {
+                        fn read_lenient(
+                            value: ::serde_json::Value,
+                            v: &mut crate::Validator,
+                        ) -> ::std::option::Option<Self> {
+                            let #map = crate::lenient::object(value, #v)?;
+                            ::std::option::Option::Some(Self { #( #reads )* })
+                        }
+
+                        fn zero() -> Self {
+                            Self { #( #zeros )* }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    quote!( #( #impls )* )
+}
+
+/// `StringFields` for every struct: its top-level plain string fields by JSON name.
+pub fn string_fields(spec: &Spec) -> TokenStream {
+    let impls = structs(spec).map(|(def, s)| {
+        let name = format_ident!("{}", def.name);
+        let arms: Vec<TokenStream> = s
+            .props
+            .iter()
+            .filter(|p| is_plain_string(&p.ty))
+            .map(|p| {
+                let ident = format_ident!("{}", p.rust_name);
+                let json = &p.json_name;
+                if p.required {
+                    quote!(#json => ::std::option::Option::Some(self.#ident.as_str()),)
+                } else {
+                    quote!(#json => self.#ident.as_deref(),)
+                }
+            })
+            .collect();
+        let body = if arms.is_empty() {
+            quote! {
+                let _ = name;
+                ::std::option::Option::None
+            }
+        } else {
+            quote! {
+                match name {
+                    #( #arms )*
+                    _ => ::std::option::Option::None,
+                }
+            }
+        };
+        quote! {
+            impl crate::StringFields for crate::#name {
+                fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
+                    #body
+                }
+            }
+        }
+    });
+    quote!( #( #impls )* )
 }

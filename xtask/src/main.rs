@@ -166,13 +166,16 @@ fn render(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
         Ok(unparse(file))
     };
     let mod_rs = "//! Code generated from the schema: the data types (typify), open enums, endpoint\n\
-                  //! descriptors, constructors, validation, the sensitive-field walk and the\n\
-                  //! unknown-field check. The hand-written rest of the crate re-exports them.\n\n\
+                  //! descriptors, constructors, validation, the sensitive-field walk, the\n\
+                  //! unknown-field check, lenient reading and string fields by name. The\n\
+                  //! hand-written rest of the crate re-exports them.\n\n\
                   mod builders;\n\
                   pub(crate) mod endpoints;\n\
                   pub(crate) mod enums;\n\
+                  mod lenient;\n\
                   mod sensitive;\n\
                   mod strict;\n\
+                  mod string_fields;\n\
                   pub(crate) mod types;\n\
                   mod validate;\n";
     let files = vec![
@@ -201,6 +204,14 @@ fn render(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
         (
             "strict.rs",
             format(gen_impls::strict(&spec), "unknown-field check")?,
+        ),
+        (
+            "lenient.rs",
+            format(gen_impls::lenient(&spec), "lenient reading")?,
+        ),
+        (
+            "string_fields.rs",
+            format(gen_impls::string_fields(&spec), "string fields by name")?,
         ),
     ];
     Ok(files
@@ -335,6 +346,158 @@ mod tests {
             render_value(&schema)
                 .unwrap_err()
                 .contains("path template names")
+        );
+    }
+
+    /// The `BOUND_FIELDS` line of the rendered endpoints.
+    fn bound_fields(files: &[(String, String)]) -> String {
+        let endpoints = file(files, "endpoints.rs");
+        let start = endpoints.find("const BOUND_FIELDS").unwrap();
+        let end = start + endpoints[start..].find(';').unwrap();
+        endpoints[start..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn bound_fields_are_those_both_request_and_answer_name() {
+        let mut schema = schema();
+        assert_eq!(
+            bound_fields(&render_value(&schema).unwrap()),
+            r#"const BOUND_FIELDS: &'static [&'static str] = &[ "user_card_code", "card_id", "brand_id", "openid", ]"#
+        );
+        // An answer without brand_id does not bind it.
+        let card = &mut schema["definitions"]["UserCard"];
+        card["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("brand_id");
+        let required = card["required"].as_array_mut().unwrap();
+        required.retain(|r| r != "brand_id");
+        let bound = bound_fields(&render_value(&schema).unwrap());
+        assert!(!bound.contains("brand_id"), "{bound}");
+        assert!(bound.contains("\"openid\""), "{bound}");
+        // Nor does an answer where it is optional; nor an optional request field the answer has.
+        let mut schema = self::schema();
+        let required = schema["definitions"]["UserCard"]["required"]
+            .as_array_mut()
+            .unwrap();
+        required.retain(|r| r != "openid");
+        required.push("level".into());
+        let bound = bound_fields(&render_value(&schema).unwrap());
+        assert!(!bound.contains("openid"), "{bound}");
+        assert!(!bound.contains("level"), "{bound}");
+        assert!(bound.contains("\"brand_id\""), "{bound}");
+    }
+
+    #[test]
+    fn every_path_parameter_refuses_dot_segments() {
+        let mut schema = schema();
+        schema["x-endpoints"][0]["path"] =
+            "/v3/brand/partner/card-member/{brand_id}/user-cards/{user_card_code}".into();
+        let params = schema["x-endpoints"][0]["path_parameters"]
+            .as_array_mut()
+            .unwrap();
+        params.insert(
+            0,
+            serde_json::json!({"name": "brand_id", "description": "d", "schema": {"type": "string"}}),
+        );
+        let files = render_value(&schema).unwrap();
+        let endpoints = file(&files, "endpoints.rs");
+        for param in ["brand_id", "user_card_code"] {
+            let at = endpoints
+                .find(&format!("v.enter_field(\"{param}\")"))
+                .unwrap();
+            let end = at + endpoints[at..].find("v.leave(mark)").unwrap();
+            assert!(
+                endpoints[at..end].contains("v.check_path_segment(value);"),
+                "{param}"
+            );
+        }
+        // A query parameter is not a path segment.
+        let at = endpoints.find("v.enter_field(\"card_id\")").unwrap();
+        let end = at + endpoints[at..].find("v.leave(mark)").unwrap();
+        assert!(!endpoints[at..end].contains("check_path_segment"));
+    }
+
+    #[test]
+    fn encrypted_fields_are_checked_as_plaintexts() {
+        let files = render_value(&schema()).unwrap();
+        let validate = file(&files, "validate.rs");
+        let phone = body_check(validate, "phone_number");
+        assert!(
+            phone.contains("v.check_sensitive(") && !phone.contains("check_string"),
+            "{phone}"
+        );
+        let level = body_check(validate, "level");
+        assert!(
+            level.contains("v.check_string(") && !level.contains("check_sensitive"),
+            "{level}"
+        );
+    }
+
+    #[test]
+    fn every_type_is_read_leniently_and_gives_its_string_fields() {
+        let files = render_value(&schema()).unwrap();
+        let lenient = file(&files, "lenient.rs");
+        let strings = file(&files, "string_fields.rs");
+        for name in [
+            "UpdateUserCardBody",
+            "UserCard",
+            "DateInfo",
+            "UserInfoCommonField",
+        ] {
+            assert!(
+                lenient.contains(&format!(
+                    "impl crate::LenientDeserialize for crate::{name} "
+                )),
+                "{name}"
+            );
+            assert!(
+                strings.contains(&format!("impl crate::StringFields for crate::{name} ")),
+                "{name}"
+            );
+        }
+        assert!(lenient.contains("impl crate::LenientDeserialize for crate::CardType "));
+        // Required in the answer, optional in the request.
+        let reads: Vec<&str> = lenient
+            .match_indices("valid_date_information: crate::lenient::")
+            .map(|(at, m)| &lenient[at + m.len()..at + m.len() + 8])
+            .collect();
+        assert_eq!(reads, ["optional", "required"]);
+    }
+
+    #[test]
+    fn schema_and_models_point_only_where_readers_can_follow() {
+        // The project's private notes are not in the repository; the official page is.
+        let private = concat!("shared", "/", "spec");
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let root = workspace_root();
+        let mut files = Vec::new();
+        for dir in ["schema", "crates/models", "xtask"] {
+            walk(&root.join(dir), &mut files);
+        }
+        for path in files {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                assert!(!text.contains(private), "{}", path.display());
+            }
+        }
+        let schema = schema();
+        assert!(
+            schema["description"]
+                .as_str()
+                .unwrap()
+                .contains("https://pay.weixin.qq.com/doc/v3/partner/")
         );
     }
 

@@ -167,7 +167,7 @@ pub struct ErrorSpec {
     pub code: String,
     pub description: String,
     pub solution: String,
-    /// `page` (listed on the endpoint's page) or `protocol` (APIv3-wide, from PROTOCOL.md).
+    /// `page` (listed on the endpoint's page) or `protocol` (APIv3-wide, see docs/protocol.md).
     pub source: String,
 }
 
@@ -184,6 +184,42 @@ impl Spec {
             }) => Some(s),
             _ => None,
         }
+    }
+
+    /// The fields that bind an answer of `ep` to its request: each path and query parameter,
+    /// then each required plain string field of the request body (schema order), that is also a
+    /// required plain string field of the answer. Optional fields are values being set, not
+    /// names of the resource, and an answer may leave them out.
+    pub fn bound_fields(&self, ep: &EndpointSpec) -> Result<Vec<String>, String> {
+        let body_name = ep.request_body.target()?;
+        let answer_name = ep.response.schema.target()?;
+        let (Some(body), Some(answer)) = (self.struct_def(body_name), self.struct_def(answer_name))
+        else {
+            return Err(format!("{}: request or answer is not an object", ep.name));
+        };
+        let required_string = |s: &StructDef, name: &str| {
+            s.props
+                .iter()
+                .any(|p| p.json_name == name && p.required && is_plain_string(&p.ty))
+        };
+        let mut bound: Vec<String> = Vec::new();
+        let candidates = ep
+            .path_parameters
+            .iter()
+            .chain(&ep.query_parameters)
+            .map(|p| p.name.as_str())
+            .chain(
+                body.props
+                    .iter()
+                    .filter(|p| required_string(body, &p.json_name))
+                    .map(|p| p.json_name.as_str()),
+            );
+        for name in candidates {
+            if required_string(answer, name) && !bound.iter().any(|b| b == name) {
+                bound.push(name.to_string());
+            }
+        }
+        Ok(bound)
     }
 
     /// Whether values of `ty` hold an encrypted string somewhere inside.
@@ -252,6 +288,11 @@ impl Spec {
             .filter(|n| seen.iter().any(|s| s == n))
             .collect()
     }
+}
+
+/// A string read as text: not encrypted, not a time (what `StringFields` gives access to).
+pub fn is_plain_string(ty: &Ty) -> bool {
+    matches!(ty, Ty::String(r) if !r.encrypted && r.format != Some(StringFormat::DateTime))
 }
 
 /// Parses the schema text. `source` names the file in error messages.

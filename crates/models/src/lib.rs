@@ -9,10 +9,17 @@
 //! - [`Timestamp`]: RFC 3339 times kept byte for byte (offset and precision);
 //! - [`SensitiveString`]: the values WeChat Pay wants encrypted; `Debug` prints `***`;
 //! - [`Validate`]: every limit of the schema, counted in characters, every violation reported
-//!   with its field path; [`from_json_strict`] adds unknown fields and wrong types;
+//!   with its field path; [`from_json_strict`] adds unknown fields, missing fields and wrong
+//!   types. Only characters of the Basic Multilingual Plane (1-3 UTF-8 bytes) are accepted, in
+//!   the plaintext of encrypted fields too: WeChat Pay APIv3 supports no others, and it stores
+//!   the decrypted plaintext;
+//! - [`from_json_lenient`]: answers read like Smithy's client error correction: a missing or
+//!   unusable field is filled with a neutral value (or left absent) and listed as a
+//!   [`Correction`], never a failure;
 //! - [`SensitiveFields`]: the walk over the fields the schema marks `x-wechatpay-encrypted`;
 //! - [`Endpoint`] / [`EndpointRequest`]: the endpoint descriptor ([`UpdateUserCard`]) a client
-//!   or a server is written against.
+//!   or a server is written against, with the fields that bind an answer to its request
+//!   ([`Endpoint::BOUND_FIELDS`], [`StringFields`]).
 //!
 //! No HTTP and no cryptography here: the `wechatpay-card-client` crate sends these, the
 //! `wechatpay-signing` crate signs and encrypts.
@@ -41,16 +48,18 @@
 mod generated;
 
 mod endpoint;
+mod lenient;
 mod path;
 mod sensitive;
 mod timestamp;
 mod unknown;
 mod validation;
 
-pub use endpoint::{Endpoint, EndpointRequest, ErrorCodeInfo, Hosts};
+pub use endpoint::{Endpoint, EndpointRequest, ErrorCodeInfo, Hosts, StringFields};
 pub use generated::endpoints::*;
 pub use generated::enums::*;
 pub use generated::types::*;
+pub use lenient::{Correction, Lenient, LenientDeserialize, from_json_lenient};
 pub use path::{FieldPath, Mark};
 pub use sensitive::{SensitiveFields, SensitiveString};
 pub use timestamp::{InvalidTimestamp, Timestamp};

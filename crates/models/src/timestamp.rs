@@ -90,6 +90,11 @@ impl Timestamp {
         ))
     }
 
+    /// A time as received in an answer, not checked (like deserializing).
+    pub(crate) fn from_received(text: String) -> Self {
+        Self(text)
+    }
+
     /// The text, exactly as parsed or received.
     pub fn as_str(&self) -> &str {
         &self.0

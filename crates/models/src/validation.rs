@@ -4,17 +4,21 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use crate::FieldPath;
 use crate::path::Mark;
+use crate::{FieldPath, LenientDeserialize};
 
 /// A value that can be checked against the schema's limits.
 ///
 /// The generated types implement it from the schema: lengths in characters (not bytes), only
-/// characters of the Basic Multilingual Plane (WeChat Pay accepts 1-3 byte UTF-8 only), patterns,
-/// RFC 3339 times, enum values, integer bounds. Every violation is reported, each with the path
-/// of its field.
+/// characters of the Basic Multilingual Plane, patterns, RFC 3339 times, enum values, integer
+/// bounds, no `.` or `..` as a path parameter. Every violation is reported, each with the path of
+/// its field.
+///
+/// The Basic Multilingual Plane rule: WeChat Pay APIv3 accepts only characters of 1 to 3 bytes in
+/// UTF-8, so a character of 4 bytes (an emoji, a rare CJK ideograph) is refused. It applies to
+/// the plaintext of encrypted fields too: only base64 goes on the wire, but WeChat Pay decrypts the
+/// field and stores the plaintext, which must follow the same rule.
 ///
 /// ```
 /// use wechatpay_card_models::{UpdateUserCardBody, Validate};
@@ -83,9 +87,14 @@ impl<T: StrictFields> StrictFields for Option<T> {
     }
 }
 
-/// Parses JSON written by a person (a request body in a file, say) into `T`, strictly: a field
-/// `T` does not define, a value of the wrong type and every limit of the schema are reported
-/// together, each with its path. Values of sensitive fields are never quoted in the report.
+/// Parses JSON written by a person (a request body in a file, say) into `T`, strictly: every
+/// field `T` does not define, every missing required field, every value of the wrong JSON type
+/// and every limit of the schema are reported together, each with its path (`brand_id: missing`,
+/// `level: expected a string, found a number`). Values of sensitive fields are never quoted in
+/// the report.
+///
+/// It reads like [`crate::from_json_lenient`] and turns each correction into a violation; a
+/// field reported missing or of the wrong type is not also checked against its limits.
 ///
 /// ```
 /// use wechatpay_card_models::{UpdateUserCardBody, from_json_strict};
@@ -93,14 +102,17 @@ impl<T: StrictFields> StrictFields for Option<T> {
 /// let body: UpdateUserCardBody = from_json_strict(br#"{"brand_id": "1004", "openid": "o1", "level": "gold"}"#)?;
 /// assert_eq!(body.level.as_deref(), Some("gold"));
 ///
-/// let report = from_json_strict::<UpdateUserCardBody>(br#"{"brand_id": "1004", "openid": "o1", "levle": "gold"}"#)
+/// let report = from_json_strict::<UpdateUserCardBody>(br#"{"openid": "o1", "levle": "gold", "level": 5}"#)
 ///     .unwrap_err();
-/// assert_eq!(report.to_string(), "1 invalid field:\n  - levle: is not a field of UpdateUserCardBody");
+/// assert_eq!(
+///     report.to_string(),
+///     "3 invalid fields:\n  - levle: is not a field of UpdateUserCardBody\n  - brand_id: missing\n  - level: expected a string, found a number"
+/// );
 /// # Ok::<(), wechatpay_card_models::ValidationError>(())
 /// ```
 pub fn from_json_strict<T>(json: &[u8]) -> Result<T, ValidationError>
 where
-    T: DeserializeOwned + Validate + StrictFields,
+    T: LenientDeserialize + Validate + StrictFields,
 {
     let mut v = Validator::new();
     let value: serde_json::Value = match serde_json::from_slice(json) {
@@ -115,24 +127,33 @@ where
         }
     };
     T::unknown_fields(&value, &mut v);
-    match serde_path_to_error::deserialize::<_, T>(&value) {
-        Ok(parsed) => {
-            parsed.validate_into(&mut v);
-            v.finish().map(|()| parsed)
-        }
-        Err(e) => {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            let path = if path == "." { String::new() } else { path };
-            v.violations.push(Violation {
-                path,
-                rule: Rule::Json { message },
-            });
-            Err(ValidationError {
-                violations: v.violations,
-            })
-        }
-    }
+    let shape_from = v.violations.len();
+    let Some(parsed) = T::read_lenient(value, &mut v) else {
+        return Err(ValidationError {
+            violations: v.violations,
+        });
+    };
+    // A field already reported missing or of the wrong type holds a filled-in value: its limits
+    // would only repeat the report.
+    let corrected: Vec<String> = v.violations[shape_from..]
+        .iter()
+        .map(|c| c.path.clone())
+        .collect();
+    let mut limits = Validator::new();
+    parsed.validate_into(&mut limits);
+    v.violations.extend(
+        limits
+            .violations
+            .into_iter()
+            .filter(|l| !corrected.iter().any(|c| is_within(&l.path, c))),
+    );
+    v.finish().map(|()| parsed)
+}
+
+/// Whether `path` is `outer` or a field or item inside it.
+fn is_within(path: &str, outer: &str) -> bool {
+    path.strip_prefix(outer)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
 /// Collects violations while walking a value; the generated `Validate` impls drive it.
@@ -210,7 +231,10 @@ impl Validator {
             self.report(Rule::MaxLength { max, actual: chars });
         }
         if let Some(position) = outside_bmp {
-            self.report(Rule::OutsideBmp { position });
+            self.report(Rule::OutsideBmp {
+                position,
+                encrypted: false,
+            });
         }
         if let Some(pattern) = rules.pattern
             && !pattern.is_match(value)
@@ -231,6 +255,27 @@ impl Validator {
                 });
             }
             _ => {}
+        }
+    }
+
+    /// Checks the plaintext of an encrypted string at the current path, like
+    /// [`Validator::check_string`]; a character outside the Basic Multilingual Plane is reported
+    /// as such (WeChat Pay stores the decrypted plaintext, under the same rule as any string).
+    pub fn check_sensitive(&mut self, value: &crate::SensitiveString, rules: &StringRules) {
+        let from = self.violations.len();
+        self.check_string(value.expose(), rules);
+        for v in &mut self.violations[from..] {
+            if let Rule::OutsideBmp { encrypted, .. } = &mut v.rule {
+                *encrypted = true;
+            }
+        }
+    }
+
+    /// Checks that a path parameter is not `.` or `..`: a URL parser removes such a dot segment,
+    /// so the request would go to another path than the one signed.
+    pub fn check_path_segment(&mut self, value: &str) {
+        if value == "." || value == ".." {
+            self.report(Rule::DotSegment);
         }
     }
 
@@ -421,10 +466,14 @@ pub enum Rule {
         /// The value's length in characters.
         actual: usize,
     },
-    /// Holds a character outside the Basic Multilingual Plane (4 bytes in UTF-8, e.g. an emoji).
+    /// Holds a character outside the Basic Multilingual Plane (4 bytes in UTF-8, e.g. an emoji):
+    /// WeChat Pay APIv3 accepts only characters of 1 to 3 UTF-8 bytes, in the plaintext of
+    /// encrypted fields too (it decrypts and stores them).
     OutsideBmp {
         /// The first such character's position, counted in characters from 1.
         position: usize,
+        /// Whether the value is the plaintext of an encrypted field.
+        encrypted: bool,
     },
     /// Does not match the schema's `pattern`.
     Pattern {
@@ -471,12 +520,23 @@ pub enum Rule {
         /// The value given.
         actual: String,
     },
+    /// A path parameter that is `.` or `..`.
+    DotSegment,
+    /// A required field that is absent.
+    Missing,
+    /// A value of the wrong JSON type.
+    WrongType {
+        /// The type the field has, e.g. `a string`.
+        expected: &'static str,
+        /// The type of the value given, e.g. `a number` (never the value: it may be sensitive).
+        found: &'static str,
+    },
     /// A field the type does not define.
     UnknownField {
         /// The type.
         of: &'static str,
     },
-    /// Not JSON, or JSON of the wrong shape (a missing required field, a wrong type).
+    /// Not JSON.
     Json {
         /// What the parser said.
         message: String,
@@ -501,11 +561,23 @@ impl fmt::Display for Rule {
                     plural(*max as usize)
                 )
             }
-            Rule::OutsideBmp { position } => write!(
-                f,
-                "character {position} is outside the Basic Multilingual Plane (4-byte UTF-8, e.g. an emoji); \
-                 WeChat Pay accepts 1-3 byte UTF-8 only"
-            ),
+            Rule::OutsideBmp {
+                position,
+                encrypted,
+            } => {
+                write!(
+                    f,
+                    "character {position} is outside the Basic Multilingual Plane (4 bytes in UTF-8, \
+                     e.g. an emoji): WeChat Pay APIv3 accepts only characters of 1-3 UTF-8 bytes"
+                )?;
+                if *encrypted {
+                    f.write_str(
+                        ", in encrypted fields too (only base64 is sent, but WeChat Pay stores \
+                         the decrypted plaintext)",
+                    )?;
+                }
+                Ok(())
+            }
             Rule::Pattern { pattern } => write!(f, "must match the pattern {pattern}"),
             Rule::Format {
                 format: Format::DateTime,
@@ -538,6 +610,12 @@ impl fmt::Display for Rule {
             Rule::Enum { allowed, actual } => {
                 write!(f, "must be one of {} (is {actual:?})", allowed.join(", "))
             }
+            Rule::DotSegment => f.write_str(
+                "must not be `.` or `..`: a URL parser would remove it as a dot segment and send \
+                 the request to another path than the one signed",
+            ),
+            Rule::Missing => f.write_str("missing"),
+            Rule::WrongType { expected, found } => write!(f, "expected {expected}, found {found}"),
             Rule::UnknownField { of } => write!(f, "is not a field of {of}"),
             Rule::Json { message } => f.write_str(message),
         }
@@ -613,7 +691,10 @@ mod tests {
         let report = v.finish().unwrap_err();
         assert_eq!(
             report.violations()[0].rule(),
-            &Rule::OutsideBmp { position: 3 }
+            &Rule::OutsideBmp {
+                position: 3,
+                encrypted: false
+            }
         );
     }
 

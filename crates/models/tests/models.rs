@@ -6,7 +6,8 @@
 use wechatpay_card_models::{
     CardType, CommonFieldFlag, DateInfo, DateType, FieldPath, OpenEnum, Rule, SensitiveFields,
     SensitiveString, Timestamp, UpdateUserCardBody, UpdateUserCardRequest, UserCard, UserCardState,
-    UserInfo, UserInfoCommonField, UserInfoCustomField, Validate, from_json_strict,
+    UserInfo, UserInfoCommonField, UserInfoCustomField, Validate, from_json_lenient,
+    from_json_strict,
 };
 
 /// The page's example ciphertext (a placeholder: no key we have decrypts it).
@@ -346,10 +347,250 @@ fn strict_parsing_never_quotes_a_sensitive_value() {
     assert!(!text.contains("13800138000"), "{text}");
 
     let report = from_json_strict::<UpdateUserCardBody>(br#"{"brand_id": "1004"}"#).unwrap_err();
+    assert_eq!(report.to_string(), "1 invalid field:\n  - openid: missing");
+    let report = from_json_strict::<UpdateUserCardBody>(
+        r#"{"brand_id": "1004", "openid": "o1",
+            "user_information": {"common_field_list": [{"name": "USER_FORM_FLAG_NAME", "value": ["张三"]}]}}"#
+            .as_bytes(),
+    )
+    .unwrap_err();
+    let text = report.to_string();
     assert!(
-        report.to_string().contains("missing field `openid`"),
-        "{report}"
+        text.contains(
+            "user_information.common_field_list[0].value: expected a string, found an array"
+        ),
+        "{text}"
     );
+    assert!(!text.contains("张三"), "{text}");
     let report = from_json_strict::<UpdateUserCardBody>(b"{not json").unwrap_err();
     assert_eq!(report.violations()[0].path(), "");
+}
+
+/// Each violation as `path: message`.
+fn violations(report: &wechatpay_card_models::ValidationError) -> Vec<String> {
+    report.violations().iter().map(|v| v.to_string()).collect()
+}
+
+#[test]
+fn strict_parsing_lists_missing_fields_and_wrong_types_with_every_other_violation() {
+    let json = br##"{
+        "openid": "o1",
+        "level": 5,
+        "card_color": "yellow",
+        "colour": "#FFFF00",
+        "valid_date_information": {"available_day_after_receive": -1},
+        "user_information": {"custom_field_list": [{"user_chosen_values": ["a", 7]}]},
+        "attach": null
+    }"##;
+    let report = from_json_strict::<UpdateUserCardBody>(json).unwrap_err();
+    assert_eq!(
+        violations(&report),
+        [
+            "colour: is not a field of UpdateUserCardBody",
+            "brand_id: missing",
+            "level: expected a string, found a number",
+            "valid_date_information.type: missing",
+            "user_information.custom_field_list[0].name: missing",
+            "user_information.custom_field_list[0].user_chosen_values[1]: expected a string, found a number",
+            "card_color: must match the pattern ^#[0-9A-Fa-f]{6}$",
+            "valid_date_information.available_day_after_receive: must be at least 0 (is -1)",
+        ]
+    );
+    // A field reported missing is not reported again for the limits of its filled-in value
+    // (brand_id is minLength 1; the enum `type` would be Unknown("")).
+    assert!(
+        !violations(&report)
+            .iter()
+            .any(|v| v.contains("at least 1 character"))
+    );
+    assert!(
+        !violations(&report)
+            .iter()
+            .any(|v| v.contains("must be one of"))
+    );
+}
+
+#[test]
+fn strict_parsing_refuses_a_top_level_that_is_not_an_object() {
+    let report = from_json_strict::<UpdateUserCardBody>(b"[1, 2]").unwrap_err();
+    assert_eq!(
+        violations(&report),
+        ["(body): expected an object, found an array"]
+    );
+}
+
+#[test]
+fn dot_segments_are_refused_in_path_parameters() {
+    let body = UpdateUserCardBody::new("1004", "o1");
+    for code in [".", ".."] {
+        let request =
+            UpdateUserCardRequest::new(code, "pbLatjvWOibDc5-TBnbUk1pD12o0", body.clone());
+        let report = request.validate().unwrap_err();
+        assert_eq!(report.violations().len(), 1, "{code}: {report}");
+        assert_eq!(report.violations()[0].path(), "user_card_code");
+        assert_eq!(report.violations()[0].rule(), &Rule::DotSegment);
+        assert!(report.to_string().contains("dot segment"), "{report}");
+    }
+    for code in ["...", ".a", "a.", "1.2"] {
+        let request =
+            UpdateUserCardRequest::new(code, "pbLatjvWOibDc5-TBnbUk1pD12o0", body.clone());
+        assert!(request.validate().is_ok(), "{code}");
+    }
+    // Query parameters are encoded into the query, where dots mean nothing.
+    let request = UpdateUserCardRequest::new("478515832665", "..", body);
+    assert!(request.validate().is_ok());
+}
+
+#[test]
+fn outside_bmp_in_an_encrypted_field_says_why_it_is_refused() {
+    let body = UpdateUserCardBody::new("1004", "o1")
+        .with_level("🙂")
+        .with_phone_number("🙂");
+    let report = body.validate().unwrap_err();
+    let found = violations(&report);
+    assert_eq!(found.len(), 2);
+    assert!(found[0].starts_with("phone_number:"), "{found:?}");
+    assert!(found[0].contains("1-3 UTF-8 bytes"), "{found:?}");
+    assert!(
+        found[0].contains("stores the decrypted plaintext"),
+        "{found:?}"
+    );
+    assert!(found[1].starts_with("level:"), "{found:?}");
+    assert!(!found[1].contains("encrypted"), "{found:?}");
+}
+
+fn page_response() -> serde_json::Value {
+    serde_json::from_str(PAGE_RESPONSE).unwrap()
+}
+
+fn lenient(value: &serde_json::Value) -> wechatpay_card_models::Lenient<UserCard> {
+    from_json_lenient::<UserCard>(value.to_string().as_bytes()).unwrap()
+}
+
+fn corrections(read: &wechatpay_card_models::Lenient<UserCard>) -> Vec<String> {
+    read.corrections.iter().map(|c| c.to_string()).collect()
+}
+
+#[test]
+fn lenient_reading_of_the_page_example_corrects_nothing() {
+    let read = lenient(&page_response());
+    assert!(read.corrections.is_empty(), "{:?}", read.corrections);
+    let strict: UserCard = serde_json::from_str(PAGE_RESPONSE).unwrap();
+    assert_eq!(read.value, strict);
+}
+
+#[test]
+fn an_answer_without_valid_date_information_is_read_and_corrected() {
+    let mut value = page_response();
+    value
+        .as_object_mut()
+        .unwrap()
+        .remove("valid_date_information");
+    // serde alone refuses it: this is the answer that was "not a valid response".
+    assert!(serde_json::from_value::<UserCard>(value.clone()).is_err());
+    let read = lenient(&value);
+    assert_eq!(corrections(&read), ["valid_date_information: missing"]);
+    assert_eq!(
+        read.value.valid_date_information,
+        DateInfo::new(DateType::from(""))
+    );
+    assert_eq!(read.value.level.as_deref(), Some("钻石会员"));
+}
+
+#[test]
+fn an_answer_with_a_wrong_typed_time_is_read_and_corrected() {
+    let mut value = page_response();
+    value["pickup_time"] = 5.into();
+    let read = lenient(&value);
+    assert_eq!(
+        corrections(&read),
+        ["pickup_time: expected a string, found a number"]
+    );
+    assert_eq!(read.value.pickup_time.unix_millis(), Some(0));
+    assert_eq!(
+        read.value.create_time.as_str(),
+        "2020-05-20T13:29:35.120+08:00"
+    );
+}
+
+#[test]
+fn an_answer_with_unknown_nested_fields_and_values_needs_no_correction() {
+    let mut value = page_response();
+    value["valid_date_information"]["available_week"] = serde_json::json!({"week_day": [1, 2]});
+    value["user_information"]["common_field_list"][0]["source"] = "WECHAT".into();
+    value["card_type"] = "PREMIUM".into();
+    value["points"] = 1200.into();
+    let read = lenient(&value);
+    assert!(read.corrections.is_empty(), "{:?}", read.corrections);
+    assert_eq!(read.value.card_type.as_str(), "PREMIUM");
+}
+
+#[test]
+fn an_answer_with_a_nested_common_field_missing_its_name_is_read_and_corrected() {
+    let mut value = page_response();
+    value["user_information"]["common_field_list"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("name");
+    value["user_information"]["custom_field_list"][0]["user_chosen_values"] =
+        serde_json::json!(["x", null]);
+    value["level"] = serde_json::json!(["not", "a", "level"]);
+    let read = lenient(&value);
+    assert_eq!(
+        corrections(&read),
+        [
+            "level: expected a string, found an array",
+            "user_information.common_field_list[0].name: missing",
+            "user_information.custom_field_list[0].user_chosen_values[1]: expected a string, found null",
+        ]
+    );
+    let info = read.value.user_information.unwrap();
+    assert_eq!(info.common_field_list[0].name.as_str(), "");
+    assert_eq!(info.common_field_list[0].value.expose(), PAGE_CIPHERTEXT);
+    assert_eq!(info.custom_field_list[0].user_chosen_values.len(), 1);
+    // An optional field that is unusable is left absent.
+    assert_eq!(read.value.level, None);
+}
+
+#[test]
+fn lenient_reading_fails_only_on_what_is_not_an_object_of_json() {
+    for bytes in [&b"{not json"[..], b"", b"[1]", b"\"card\"", b"null"] {
+        assert!(
+            from_json_lenient::<UserCard>(bytes).is_err(),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    let read = from_json_lenient::<UserCard>(b"{}").unwrap();
+    assert_eq!(read.corrections.len(), 10, "{:?}", read.corrections);
+    assert!(read.corrections.iter().all(|c| c.issue == "missing"));
+}
+
+#[test]
+fn bound_fields_are_in_the_request_and_the_answer() {
+    use wechatpay_card_models::{Endpoint, EndpointRequest, StringFields, UpdateUserCard};
+    let request = UpdateUserCardRequest::new(
+        "478515832665",
+        "pbLatjvWOibDc5-TBnbUk1pD12o0",
+        page_example_body(),
+    );
+    let card: UserCard = serde_json::from_str(PAGE_RESPONSE).unwrap();
+    assert_eq!(
+        UpdateUserCard::BOUND_FIELDS,
+        ["user_card_code", "card_id", "brand_id", "openid"]
+    );
+    for name in UpdateUserCard::BOUND_FIELDS {
+        assert!(request.bound_value(name).is_some(), "{name}");
+        assert!(card.string_field(name).is_some(), "{name}");
+    }
+    // The page's own answer is for another brand than its request (1001622624 vs 1004).
+    assert_eq!(request.bound_value("brand_id"), Some("1004"));
+    assert_eq!(card.string_field("brand_id"), Some("1001622624"));
+    assert_eq!(
+        card.string_field("user_card_code"),
+        request.bound_value("user_card_code")
+    );
+    assert_eq!(card.string_field("pickup_time"), None);
+    assert_eq!(card.string_field("phone_number"), None);
+    assert_eq!(card.string_field("no_such_field"), None);
 }

@@ -93,6 +93,12 @@ impl crate::Endpoint for UpdateUserCard {
             listed_on_page: false,
         },
     ];
+    const BOUND_FIELDS: &'static [&'static str] = &[
+        "user_card_code",
+        "card_id",
+        "brand_id",
+        "openid",
+    ];
     type Request = UpdateUserCardRequest;
     type Body = crate::UpdateUserCardBody;
     type Response = crate::UserCard;
@@ -161,6 +167,7 @@ impl crate::Validate for UpdateUserCardRequest {
                     format: ::std::option::Option::None,
                 },
             );
+            v.check_path_segment(value);
             v.leave(mark);
         }
         {

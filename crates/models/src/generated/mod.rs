@@ -2,13 +2,16 @@
 // To change it, edit the schema (or xtask/src/) and run `cargo xtask gen`.
 
 //! Code generated from the schema: the data types (typify), open enums, endpoint
-//! descriptors, constructors, validation, the sensitive-field walk and the
-//! unknown-field check. The hand-written rest of the crate re-exports them.
+//! descriptors, constructors, validation, the sensitive-field walk, the
+//! unknown-field check, lenient reading and string fields by name. The
+//! hand-written rest of the crate re-exports them.
 
 mod builders;
 pub(crate) mod endpoints;
 pub(crate) mod enums;
+mod lenient;
 mod sensitive;
 mod strict;
+mod string_fields;
 pub(crate) mod types;
 mod validate;

@@ -69,8 +69,8 @@ impl crate::Validate for crate::UpdateUserCardBody {
         }
         if let ::std::option::Option::Some(value) = &self.phone_number {
             let mark = v.enter_field("phone_number");
-            v.check_string(
-                value.expose(),
+            v.check_sensitive(
+                value,
                 &crate::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(512u32),
@@ -210,8 +210,8 @@ impl crate::Validate for crate::UserCard {
         }
         if let ::std::option::Option::Some(value) = &self.phone_number {
             let mark = v.enter_field("phone_number");
-            v.check_string(
-                value.expose(),
+            v.check_sensitive(
+                value,
                 &crate::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(512u32),
@@ -426,8 +426,8 @@ impl crate::Validate for crate::UserInfoCommonField {
         {
             let value = &self.value;
             let mark = v.enter_field("value");
-            v.check_string(
-                value.expose(),
+            v.check_sensitive(
+                value,
                 &crate::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::None,
@@ -465,8 +465,8 @@ impl crate::Validate for crate::UserInfoCustomField {
             );
             for (i, item) in value.iter().enumerate() {
                 let mark = v.enter_index(i);
-                v.check_string(
-                    item.expose(),
+                v.check_sensitive(
+                    item,
                     &crate::StringRules {
                         min_length: ::std::option::Option::None,
                         max_length: ::std::option::Option::None,
