@@ -49,7 +49,7 @@ pub(crate) struct ConnectionArgs {
     #[arg(long, value_name = "PEM")]
     platform_cert: Option<String>,
 
-    /// Where requests go; default https://api.mch.weixin.qq.com [variable: WECHATPAY_BASE_URL].
+    /// Where requests go; default WeChat Pay's primary host, api.mch.weixin.qq.com [variable: WECHATPAY_BASE_URL].
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
 

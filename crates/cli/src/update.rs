@@ -10,6 +10,8 @@ use wechatpay_card_client::models::{
 };
 
 use crate::connection::ConnectionArgs;
+use wechatpay_card_client::Untrusted;
+
 use crate::exit::{self, Failure};
 
 /// The largest body read: a request body with every field at its longest is a few KiB.
@@ -60,10 +62,11 @@ async fn update(args: UpdateArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::from_error(&e))?;
     tracing::info!(
-        request_id = verified.request_id(),
+        request_id = verified.request_id().map(|id| Untrusted(id).to_string()),
         attempts = verified.attempts(),
         "card updated"
     );
+    exit::warn_corrections(verified.corrections());
     let mut card = verified.into_inner();
     if args.decrypt {
         client

@@ -417,3 +417,108 @@ fn an_error_answer_cannot_drive_the_terminal() {
         "raw control characters on stderr: {stderr:?}"
     );
 }
+
+/// A server answering every request with `card`, signed now with the WeChat Pay key of the
+/// signing crate's fixtures; the variables for a command that trusts that key.
+fn signed_server(card: &serde_json::Value) -> std::collections::HashMap<String, String> {
+    use std::io::{Read as _, Write as _};
+    use wechatpay_signing::{PrivateKey, WechatPaySigner};
+    let key_id = "PUB_KEY_ID_0119000000012026112600000000000001";
+    let signer = WechatPaySigner::new(
+        key_id,
+        PrivateKey::from_pem(
+            &std::fs::read_to_string(common::fixture("wechatpay_key.pem")).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let body = card.to_string();
+    let signature = signer.sign_response(body.as_bytes()).unwrap();
+    let headers: String = signature
+        .headers()
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\n{headers}Request-ID: r-1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 65536];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    let path = |name: &str| common::fixture(name).display().to_string();
+    std::collections::HashMap::from([
+        ("WECHATPAY_MCHID".to_string(), "1900000001".to_string()),
+        (
+            "WECHATPAY_MERCHANT_SERIAL".to_string(),
+            "5157F09EFDC096DE15EBE81A47057A7232F1B8E1".to_string(),
+        ),
+        (
+            "WECHATPAY_PRIVATE_KEY".to_string(),
+            path("merchant_key.pkcs8.pem"),
+        ),
+        ("WECHATPAY_PUBLIC_KEY_ID".to_string(), key_id.to_string()),
+        (
+            "WECHATPAY_PUBLIC_KEY".to_string(),
+            path("wechatpay_pub.pem"),
+        ),
+        ("WECHATPAY_BASE_URL".to_string(), base_url),
+    ])
+}
+
+fn answer_card(code: &str) -> serde_json::Value {
+    serde_json::json!({
+        "user_card_code": code, "card_id": CARD_ID, "openid": OPENID, "brand_id": "1004",
+        "card_type": "NORMAL", "valid_date_information": {"type": "PERMANENT"},
+        "pickup_time": "2020-05-20T13:29:35.120+08:00", "user_card_state": "EFFECTIVE",
+        "level": "旧等级",
+        "create_time": "2020-05-20T13:29:35.120+08:00", "modify_time": "2020-05-20T13:29:35.120+08:00"
+    })
+}
+
+#[test]
+fn a_verified_answer_for_another_card_exits_4_and_prints_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = body_file(
+        dir.path(),
+        &format!(r#"{{"brand_id":"1004","openid":"{OPENID}","level":"新等级"}}"#),
+    );
+    // The answer for card 478515832665, replayed to a request for card 999.
+    let env = signed_server(&answer_card(CODE));
+    let (code, stdout, stderr) = update(&env, "999", &body, &[]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("user_card_code"), "{stderr}");
+    // The same answer to the request it answers is accepted.
+    let (code, stdout, stderr) = update(&env, CODE, &body, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(CODE));
+}
+
+#[test]
+fn a_verified_answer_missing_documented_fields_exits_0_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = body_file(
+        dir.path(),
+        &format!(r#"{{"brand_id":"1004","openid":"{OPENID}"}}"#),
+    );
+    let mut card = answer_card(CODE);
+    card.as_object_mut()
+        .unwrap()
+        .remove("valid_date_information");
+    let env = signed_server(&card);
+    let (code, stdout, stderr) = update(&env, CODE, &body, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(CODE));
+    assert!(
+        stderr.contains("warning") && stderr.contains("valid_date_information: missing"),
+        "{stderr}"
+    );
+}

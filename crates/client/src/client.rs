@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tracing::{Instrument, field};
 use wechatpay_card_models::{
-    Endpoint, EndpointRequest, ErrorResponse, SensitiveFields, UpdateUserCardRequest, UserCard,
+    Correction, Endpoint, EndpointRequest, ErrorResponse, LenientDeserialize, SensitiveFields,
+    StringFields, UpdateUserCardRequest, UserCard,
 };
 use wechatpay_signing::{MerchantSigner, ResponseHeaders, ResponseVerifier, WechatPayKeySet};
 
-use crate::error::{ApiError, Error, SignatureError, TransportErrorKind};
+use crate::error::{ApiError, Error, SignatureCause, SignatureError, TransportErrorKind};
 use crate::escape::escaped;
 use crate::failover::{Host, HostOutcome, HostSelector};
 use crate::retry::RetryPolicy;
@@ -65,6 +66,8 @@ pub struct Prepared<E: Endpoint> {
     body: Bytes,
     wechatpay_serial: String,
     encrypted_fields: Vec<String>,
+    /// The request's values of [`Endpoint::BOUND_FIELDS`]: the answer must carry the same.
+    bound: Vec<(&'static str, String)>,
     endpoint: PhantomData<fn() -> E>,
 }
 
@@ -94,6 +97,15 @@ impl<E: Endpoint> Prepared<E> {
     pub fn encrypted_fields(&self) -> &[String] {
         &self.encrypted_fields
     }
+
+    /// The fields that name the resource, with the values this request gives them
+    /// (`user_card_code`, `card_id`, `brand_id`, `openid` for an update): the answer must name
+    /// the same, or it is refused like an answer that failed verification.
+    pub fn bound_fields(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.bound
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+    }
 }
 
 impl<E: Endpoint> std::fmt::Debug for Prepared<E> {
@@ -112,6 +124,7 @@ impl<E: Endpoint> std::fmt::Debug for Prepared<E> {
 #[derive(Clone, Debug)]
 pub struct Verified<T> {
     value: T,
+    corrections: Vec<Correction>,
     status: u16,
     request_id: Option<String>,
     signed_by: String,
@@ -133,6 +146,14 @@ impl<T> Verified<T> {
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    /// The fields of the answer that were missing or unusable, filled with neutral values or
+    /// left absent (empty when the answer was as documented). The answer was verified, so the
+    /// call did what it did; these only say the answer was not quite the documented shape.
+    /// Each is also logged as a warning.
+    pub fn corrections(&self) -> &[Correction] {
+        &self.corrections
     }
 
     /// The `Request-ID` header.
@@ -263,6 +284,10 @@ impl Client {
     ) -> Result<Prepared<R::Endpoint>, Error> {
         request.validate()?;
         let target = url::request_target(&request);
+        let bound = R::Endpoint::BOUND_FIELDS
+            .iter()
+            .filter_map(|&name| Some((name, request.bound_value(name)?.to_string())))
+            .collect();
         let encryptor = self
             .inner
             .keys
@@ -293,6 +318,7 @@ impl Client {
             body: Bytes::from(body),
             wechatpay_serial: encryptor.key_id().to_string(),
             encrypted_fields,
+            bound,
             endpoint: PhantomData,
         })
     }
@@ -410,7 +436,7 @@ impl Client {
                     };
                     self.report_host(host, health);
                     if (200..300).contains(&raw.status) {
-                        return self.verify_and_parse(raw, attempt, base_url);
+                        return self.verify_and_parse(raw, &prepared.bound, attempt, base_url);
                     }
                     let error = api_error(&raw);
                     if !error.is_retryable() || attempt >= max_attempts {
@@ -527,32 +553,64 @@ impl Client {
         })
     }
 
-    fn verify_and_parse<T: serde::de::DeserializeOwned>(
+    /// Verifies the signature over the raw bytes, reads the answer leniently, and checks that
+    /// it names the resource the request named.
+    fn verify_and_parse<T: LenientDeserialize + StringFields>(
         &self,
         raw: RawResponse,
+        bound: &[(&'static str, String)],
         attempts: u32,
         base_url: &str,
     ) -> Result<Verified<T>, Error> {
         let request_id = raw.header("Request-ID").map(str::to_string);
         let headers = ResponseHeaders::from_lookup(|name| raw.header(name));
-        if let Err(source) = self.inner.verifier.verify(&headers, &raw.body) {
-            return Err(Error::Signature(Box::new(SignatureError {
+        let refuse = |cause| {
+            Error::Signature(Box::new(SignatureError {
                 status: raw.status,
-                request_id,
-                source,
-            })));
+                request_id: request_id.clone(),
+                cause,
+            }))
+        };
+        if let Err(source) = self.inner.verifier.verify(&headers, &raw.body) {
+            return Err(refuse(SignatureCause::Verify(source)));
         }
         let signed_by = raw
             .header("Wechatpay-Serial")
             .unwrap_or_default()
             .to_string();
-        let value = serde_json::from_slice(&raw.body).map_err(|e| Error::InvalidResponse {
+        let read = T::from_json_lenient(&raw.body).map_err(|e| Error::InvalidResponse {
             status: raw.status,
             request_id: request_id.clone(),
             reason: e.to_string(),
         })?;
+        // A signature proves WeChat Pay sent these bytes, not that they answer this request: a
+        // verified answer replayed within the timestamp window, or one for another card, must
+        // not pass for this card's.
+        for (field, sent) in bound {
+            let answered = read.value.string_field(field);
+            if answered != Some(sent.as_str()) {
+                return Err(refuse(SignatureCause::Mismatch {
+                    field,
+                    sent: sent.clone(),
+                    answered: answered.map(str::to_string),
+                }));
+            }
+        }
+        if !read.corrections.is_empty() {
+            let fields: Vec<String> = read
+                .corrections
+                .iter()
+                .map(|c| escaped(&c.to_string()))
+                .collect();
+            tracing::warn!(
+                request_id = request_id.as_deref().map(escaped),
+                corrected = %fields.join("; "),
+                "the verified answer is not quite the documented shape; read it anyway"
+            );
+        }
         Ok(Verified {
-            value,
+            value: read.value,
+            corrections: read.corrections,
             status: raw.status,
             request_id,
             signed_by,

@@ -318,12 +318,31 @@ impl fmt::Debug for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// A 2xx answer that failed verification. The update may have been applied.
+/// A 2xx answer that was not accepted: its signature failed verification, or it verified but
+/// names another resource than the request (another card: a replayed or misrouted answer). The
+/// update may have been applied.
+///
+/// The second check is what makes a replayed answer harmless: WeChat Pay's signature covers
+/// the body and a timestamp, so an answer recorded earlier verifies for five minutes, but it
+/// names the card it was about, and the client compares that with the card it asked about.
 #[derive(Debug)]
 pub struct SignatureError {
     pub(crate) status: u16,
     pub(crate) request_id: Option<String>,
-    pub(crate) source: VerifyError,
+    pub(crate) cause: SignatureCause,
+}
+
+/// Why a 2xx answer was not accepted.
+#[derive(Debug)]
+pub(crate) enum SignatureCause {
+    /// The signature did not verify.
+    Verify(VerifyError),
+    /// The signature verified, but a field naming the resource differs from the request's.
+    Mismatch {
+        field: &'static str,
+        sent: String,
+        answered: Option<String>,
+    },
 }
 
 impl SignatureError {
@@ -337,26 +356,61 @@ impl SignatureError {
         self.request_id.as_deref()
     }
 
-    /// Why verification failed.
-    pub fn verify_error(&self) -> &VerifyError {
-        &self.source
+    /// Why verification failed, when it was the signature that failed.
+    pub fn verify_error(&self) -> Option<&VerifyError> {
+        match &self.cause {
+            SignatureCause::Verify(e) => Some(e),
+            SignatureCause::Mismatch { .. } => None,
+        }
+    }
+
+    /// The field that named another resource than the request (e.g. `user_card_code`), when
+    /// the signature verified but the answer was not for this request.
+    pub fn mismatched_field(&self) -> Option<&str> {
+        match &self.cause {
+            SignatureCause::Mismatch { field, .. } => Some(field),
+            SignatureCause::Verify(_) => None,
+        }
     }
 
     /// Whether this was one of WeChat Pay's deliberate probe signatures
     /// (`WECHATPAY/SIGNTEST/…`), sent to check that clients verify.
     pub fn is_probe(&self) -> bool {
-        matches!(self.source, VerifyError::ProbeSignature)
+        matches!(
+            self.cause,
+            SignatureCause::Verify(VerifyError::ProbeSignature)
+        )
     }
 }
 
 impl fmt::Display for SignatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cause {
+            SignatureCause::Verify(e) => write!(
+                f,
+                "WeChat Pay's {} answer failed verification ({})",
+                self.status,
+                Untrusted(&e.to_string())
+            )?,
+            SignatureCause::Mismatch {
+                field,
+                sent,
+                answered,
+            } => write!(
+                f,
+                "WeChat Pay's {} answer verified but is not for this request: its {field} is {} \
+                 where the request's is {} (a replayed or misrouted answer)",
+                self.status,
+                answered.as_deref().map_or_else(
+                    || "absent".to_string(),
+                    |a| format!("{:?}", Untrusted(a).to_string())
+                ),
+                format_args!("{:?}", Untrusted(sent).to_string()),
+            )?,
+        }
         write!(
             f,
-            "WeChat Pay's {} answer failed verification ({}){}; the update may have been applied: \
-             re-read the card before retrying blindly",
-            self.status,
-            Untrusted(&self.source.to_string()),
+            "{}; the update may have been applied: re-read the card before retrying blindly",
             request_id_suffix(self.request_id.as_deref())
         )
     }
@@ -364,7 +418,10 @@ impl fmt::Display for SignatureError {
 
 impl std::error::Error for SignatureError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        match &self.cause {
+            SignatureCause::Verify(e) => Some(e),
+            SignatureCause::Mismatch { .. } => None,
+        }
     }
 }
 

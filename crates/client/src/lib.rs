@@ -39,7 +39,16 @@
 //!    5-minute window) before anything is parsed: an unverified body is never returned
 //!    ([`Error::Signature`]). Other answers become [`Error::Api`] with status, code, message,
 //!    detail and Request-ID.
-//! 6. **Parse** leniently: unknown fields are ignored, unknown enum values kept as `Unknown`.
+//! 6. The answer is **bound** to the request: the fields that name the resource on both sides
+//!    ([`models::Endpoint::BOUND_FIELDS`]: `user_card_code`, `card_id`, `brand_id`, `openid` for
+//!    an update) must carry the request's values, or the answer is refused like one that failed
+//!    verification ([`Error::Signature`], [`SignatureError::mismatched_field`]). A signature
+//!    proves WeChat Pay sent the bytes, not that they answer this request: this check is what
+//!    makes an answer replayed within the 5-minute window, or one about another card, harmless.
+//! 7. **Parse** leniently (Smithy's client error correction): unknown fields are ignored,
+//!    unknown enum values kept as `Unknown`, and a field the page calls required that is missing
+//!    or unusable is filled with a neutral value, listed in [`Verified::corrections`] and logged
+//!    as a warning, never turned into an error: the answer verified, so the update was applied.
 //!    Sensitive fields of the answer stay encrypted until [`Client::decrypt`].
 //!
 //! # Retries, failover, and when a request reaches WeChat Pay twice
@@ -59,8 +68,15 @@
 //! sent nothing. [`Error::may_have_been_applied`] says which case an error is.
 //!
 //! A 2xx answer that fails verification, including WeChat Pay's deliberate probe signatures
-//! (`WECHATPAY/SIGNTEST/…`), is not retried: the update may have been applied, so re-read the
-//! card before retrying blindly.
+//! (`WECHATPAY/SIGNTEST/…`) and a verified answer about another card, is not retried: the update
+//! may have been applied, so re-read the card before retrying blindly.
+//!
+//! # Text from the network
+//!
+//! Every string a server chose (an error's code, message and detail, a Request-ID, a body that
+//! is not JSON) is shown by `Display`, `Debug` and the logs with its control characters escaped
+//! ([`Untrusted`]): printing an error never lets a server drive a terminal or forge a log line.
+//! The accessors ([`ApiError::message`], …) return the text as received.
 //!
 //! # Observability
 //!

@@ -239,7 +239,9 @@ async fn an_unverifiable_2xx_is_never_returned() {
     assert_eq!(signature.request_id(), Some("r-2"));
     assert!(matches!(
         signature.verify_error(),
-        wechatpay_card_client::signing::VerifyError::MissingHeader(_)
+        Some(wechatpay_card_client::signing::VerifyError::MissingHeader(
+            _
+        ))
     ));
 }
 
@@ -504,4 +506,120 @@ async fn nothing_secret_in_logs_or_debug() {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
     }
+}
+
+/// A 200 answer carrying `card`, signed now with the WeChat Pay key the client trusts.
+fn signed_card(card: &serde_json::Value) -> &'static [u8] {
+    use wechatpay_card_client::signing::{PrivateKey, WechatPaySigner};
+    let key = PrivateKey::from_pem(include_str!(
+        "../../signing/tests/fixtures/wechatpay_key.pem"
+    ))
+    .unwrap();
+    let signer =
+        WechatPaySigner::new("PUB_KEY_ID_0119000000012026112600000000000001", key).unwrap();
+    let body = card.to_string();
+    let signature = signer.sign_response(body.as_bytes()).unwrap();
+    let headers: String = signature
+        .headers()
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    answer(
+        "200 OK",
+        &format!("{headers}Request-ID: r-1\r\nContent-Type: application/json\r\n"),
+        &body,
+    )
+}
+
+/// The card `request()` asks about, as an answer would carry it.
+fn card() -> serde_json::Value {
+    serde_json::json!({
+        "user_card_code": "478515832665",
+        "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0",
+        "openid": "o1",
+        "brand_id": "1004",
+        "card_type": "NORMAL",
+        "valid_date_information": {"type": "PERMANENT"},
+        "pickup_time": "2020-05-20T13:29:35.120+08:00",
+        "user_card_state": "EFFECTIVE",
+        "create_time": "2020-05-20T13:29:35.120+08:00",
+        "modify_time": "2020-05-20T13:29:35.120+08:00"
+    })
+}
+
+#[tokio::test]
+async fn a_verified_answer_for_another_card_is_refused() {
+    // The answer is genuine (WeChat Pay's signature verifies) but it is about another card,
+    // another template, another brand or another user: a replayed or misrouted answer.
+    let (url, _) = serve(signed_card(&card()), false).await;
+    client(&url, 1).update_user_card(request()).await.unwrap();
+    for (field, other) in [
+        ("user_card_code", "999"),
+        ("card_id", "pOther"),
+        ("brand_id", "9999"),
+        ("openid", "o2"),
+    ] {
+        let mut replayed = card();
+        replayed[field] = other.into();
+        let (url, heads) = serve(signed_card(&replayed), false).await;
+        let err = client(&url, 3)
+            .update_user_card(request())
+            .await
+            .unwrap_err();
+        let signature = err
+            .as_signature()
+            .unwrap_or_else(|| panic!("{field}: {err}"));
+        assert_eq!(signature.mismatched_field(), Some(field), "{err}");
+        assert!(err.may_have_been_applied());
+        assert!(!err.is_retryable());
+        assert_eq!(heads.lock().unwrap().len(), 1, "not retried");
+        assert!(err.to_string().contains(other), "{err}");
+    }
+    // An answer without the field at all is no better.
+    let mut anonymous = card();
+    anonymous.as_object_mut().unwrap().remove("user_card_code");
+    let (url, _) = serve(signed_card(&anonymous), false).await;
+    let err = client(&url, 1)
+        .update_user_card(request())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_signature().and_then(|s| s.mismatched_field()),
+        Some("user_card_code"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_verified_answer_missing_documented_fields_is_returned_with_corrections() {
+    let (_guard, logs) = capture_logs();
+    let mut partial = card();
+    let object = partial.as_object_mut().unwrap();
+    object.remove("valid_date_information");
+    object.insert("pickup_time".into(), 5.into());
+    object.insert("new_field_of_a_newer_server".into(), true.into());
+    let (url, _) = serve(signed_card(&partial), false).await;
+    let verified = client(&url, 1).execute(request()).await.unwrap();
+    let corrected: Vec<String> = verified
+        .corrections()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        corrected,
+        [
+            "valid_date_information: missing",
+            "pickup_time: expected a string, found a number"
+        ]
+    );
+    assert_eq!(verified.value().user_card_code, "478515832665");
+    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("WARN") && logs.contains("valid_date_information"),
+        "{logs}"
+    );
+    // The documented shape needs no correction.
+    let (url, _) = serve(signed_card(&card()), false).await;
+    let verified = client(&url, 1).execute(request()).await.unwrap();
+    assert!(verified.corrections().is_empty());
 }
