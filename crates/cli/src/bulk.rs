@@ -106,6 +106,12 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
             args.input.display()
         ))
     })?;
+    if file.metadata().await.is_ok_and(|m| m.is_dir()) {
+        return Err(Failure::usage(format!(
+            "the input {} is a directory, not a JSON Lines file",
+            args.input.display()
+        )));
+    }
     let (journal_path, input_path) = (args.journal.clone(), args.input.clone());
     let (journal, mut done) =
         tokio::task::spawn_blocking(move || Journal::open(&journal_path, &input_path))

@@ -497,6 +497,13 @@ impl Journal {
         let cannot = |e: std::io::Error| {
             Failure::usage(format!("cannot open the journal {}: {e}", path.display()))
         };
+        if std::fs::canonicalize(path).is_ok_and(|journal| journal == input) {
+            // Records appended to the input would be read as lines, without end.
+            return Err(Failure::usage(format!(
+                "the journal {} is the input: give another --journal",
+                path.display()
+            )));
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)

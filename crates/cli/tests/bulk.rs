@@ -484,7 +484,23 @@ fn every_flag_value_is_a_usage_error_or_works() {
         assert!(stderr.contains(flag), "{flag_value}: {stderr}");
         assert!(!stderr.contains("panicked"), "{flag_value}: {stderr}");
     }
+    let dir_arg = dir.path().to_str().unwrap();
+    for (args, expected) in [
+        (bulk_args(dir_arg, journal_arg, &[]), "is a directory"),
+        (bulk_args(input, input, &[]), "is the input"),
+        (bulk_args(input, dir_arg, &[]), "cannot open the journal"),
+    ] {
+        let output = command(&env, &args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
     assert!(!journal_path.exists(), "nothing was started");
+    assert_eq!(
+        std::fs::read_to_string(input).unwrap(),
+        format!("{good}\n"),
+        "the input is untouched"
+    );
 
     for more in [
         ["--rps", "0.001"],
