@@ -543,19 +543,20 @@ impl Journal {
             }
         }
         file.sync_data().map_err(cannot)?;
+        Ok((Self::start(file, path).map_err(cannot)?, done))
+    }
+
+    /// Starts the writer thread over `sink`.
+    fn start(sink: impl Sink, path: &Path) -> std::io::Result<Self> {
         let (commands, receiver) = mpsc::channel();
         let writer = std::thread::Builder::new()
-            .name("bulk-journal".into())
-            .spawn(move || write_loop(file, &receiver))
-            .map_err(cannot)?;
-        Ok((
-            Self {
-                commands: Some(commands),
-                writer: Some(writer),
-                path: path.to_path_buf(),
-            },
-            done,
-        ))
+            .name(WRITER_THREAD.into())
+            .spawn(move || write_loop(sink, &receiver))?;
+        Ok(Self {
+            commands: Some(commands),
+            writer: Some(writer),
+            path: path.to_path_buf(),
+        })
     }
 
     /// Appends a record: one write of one whole line, done by the writer thread at once.
@@ -610,19 +611,40 @@ impl Drop for Journal {
     }
 }
 
+/// Where the writer thread writes: the journal's file (a probe in tests).
+trait Sink: Send + 'static {
+    /// One whole line (one `write` on a file opened for appending).
+    fn append(&mut self, line: &[u8]) -> std::io::Result<()>;
+    /// `fdatasync`.
+    fn flush_to_disk(&mut self) -> std::io::Result<()>;
+}
+
+impl Sink for File {
+    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
+        self.write_all(line)
+    }
+
+    fn flush_to_disk(&mut self) -> std::io::Result<()> {
+        self.sync_data()
+    }
+}
+
+/// The writer thread's name.
+const WRITER_THREAD: &str = "bulk-journal";
+
 /// The writer thread's state.
-struct Writer {
-    file: File,
+struct Writer<S> {
+    file: S,
     last_sync: Instant,
     dirty: bool,
     /// The first write or sync error: every later record fails with it.
     broken: Option<String>,
 }
 
-impl Writer {
+impl<S: Sink> Writer<S> {
     fn sync(&mut self) {
         if self.dirty {
-            if let Err(e) = self.file.sync_data() {
+            if let Err(e) = self.file.flush_to_disk() {
                 self.broken.get_or_insert(e.to_string());
             }
             self.dirty = false;
@@ -635,7 +657,7 @@ impl Writer {
             return Err(e.clone());
         }
         self.dirty = true;
-        self.file.write_all(line).map_err(|e| {
+        self.file.append(line).map_err(|e| {
             self.broken = Some(e.to_string());
             e.to_string()
         })
@@ -643,7 +665,7 @@ impl Writer {
 }
 
 /// The writer thread: each record written as it comes, synced at most a second later.
-fn write_loop(file: File, commands: &mpsc::Receiver<Command>) {
+fn write_loop(file: impl Sink, commands: &mpsc::Receiver<Command>) {
     let mut writer = Writer {
         file,
         last_sync: Instant::now(),
@@ -986,6 +1008,95 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(last).unwrap();
         assert!(value["card_id"].as_str().unwrap().ends_with('…'));
         assert!(Journal::open(&path, &input).is_ok());
+    }
+
+    /// What the writer did, on which thread, when.
+    #[derive(Clone, Default)]
+    struct Probe(std::sync::Arc<std::sync::Mutex<Vec<Event>>>);
+
+    /// What (`write`, `sync`), the thread's name, when.
+    type Event = (&'static str, String, Instant);
+
+    impl Probe {
+        fn log(&self, what: &'static str) {
+            let thread = std::thread::current().name().unwrap_or("").to_string();
+            self.0.lock().unwrap().push((what, thread, Instant::now()));
+        }
+
+        fn events(&self) -> Vec<Event> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    impl Sink for Probe {
+        fn append(&mut self, _: &[u8]) -> std::io::Result<()> {
+            self.log("write");
+            Ok(())
+        }
+
+        fn flush_to_disk(&mut self) -> std::io::Result<()> {
+            self.log("sync");
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_writer_thread_writes_at_once_and_syncs_within_a_second_without_more_records() {
+        let probe = Probe::default();
+        let journal = Journal::start(probe.clone(), Path::new("probe")).unwrap();
+        for line in 1..=2 {
+            journal
+                .record(&record(line, None, Outcome::Failed))
+                .await
+                .unwrap();
+            let events = probe.events();
+            let written = events.last().unwrap();
+            assert_eq!(written.0, "write", "written when record() returns");
+            // No further record comes: the writer still syncs, a second after the last sync.
+            tokio::time::sleep(Duration::from_millis(1600)).await;
+            let events = probe.events();
+            let synced = events.last().unwrap();
+            assert_eq!(synced.0, "sync", "{line}");
+            assert!(synced.2.duration_since(written.2) <= Duration::from_millis(1500));
+        }
+        journal.close().await.unwrap();
+        let events = probe.events();
+        assert_eq!(events.iter().filter(|e| e.0 == "write").count(), 2);
+        assert!(
+            events.iter().all(|e| e.1 == WRITER_THREAD),
+            "no journal I/O on the runtime's thread"
+        );
+    }
+
+    /// A disk that fails every `fdatasync`.
+    struct FailingSync;
+
+    impl Sink for FailingSync {
+        fn append(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+
+        fn flush_to_disk(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::other("disk on fire"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_sync_fails_the_next_record_and_the_close() {
+        let journal = Journal::start(FailingSync, Path::new("j")).unwrap();
+        journal
+            .record(&record(1, None, Outcome::Failed))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        let error = journal
+            .record(&record(2, None, Outcome::Failed))
+            .await
+            .err()
+            .unwrap();
+        assert!(error.message.contains("disk on fire"), "{}", error.message);
+        assert_eq!(error.code, crate::exit::OTHER);
+        assert!(journal.close().await.is_err());
     }
 
     #[test]
