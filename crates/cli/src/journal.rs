@@ -283,6 +283,11 @@ impl DoneRequests {
                 return false;
             }
         }
+        if self.entries.len() == self.entries.capacity() {
+            // Grow by doubling, but never past the bound.
+            let more = self.entries.len().max(1024).min(max - self.entries.len());
+            self.entries.reserve_exact(more);
+        }
         self.entries.push((digest, 1));
         self.compacted = false;
         true
@@ -812,6 +817,18 @@ mod tests {
         assert!(full.push(digest("A"), 1));
         assert!(full.push(digest("A"), 1), "equal digests merge");
         assert!(!full.push(digest("B"), 1), "the bound holds");
+        let mut many = DoneRequests::default();
+        for i in 0..2500 {
+            assert!(many.push(digest(&i.to_string()), 2500));
+            assert!(
+                many.entries.capacity() <= 2500,
+                "no allocation past the bound"
+            );
+        }
+        assert!(!many.push(digest("one more"), 2500));
+        assert!(many.push(digest("7"), 2500));
+        many.compact();
+        assert!(many.take(&digest("7")) && many.take(&digest("7")));
     }
 
     #[tokio::test]
