@@ -19,11 +19,13 @@ use wechatpay_card_client::{Client, Error};
 
 use crate::connection::ConnectionArgs;
 use crate::exit::{self, Failure};
-use crate::journal::{ErrorRecord, Journal, Outcome, Record};
+use crate::journal::{DoneRequests, ErrorRecord, Journal, Outcome, Record, RequestDigest};
 use crate::progress::{Counters, Progress};
 
-/// A line longer than this is journaled as failed without being parsed.
+/// A line longer than this is journaled as failed without being parsed (nor held in memory).
 const MAX_LINE_BYTES: usize = 1 << 20;
+/// The bounds of `--rps`: from one request every 1,000 s to a million a second.
+const RPS_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
 
 /// Update many cards from a JSON Lines file, resumably.
 ///
@@ -31,29 +33,32 @@ const MAX_LINE_BYTES: usize = 1 << 20;
 /// (sensitive values in plaintext). Lines are read as a stream and sent with bounded concurrency (and an optional rate limit),
 /// with the client's retries and failover. Each finished line is appended to the journal at
 /// once; rerun with the same --journal after an interruption (Ctrl-C, kill, a crash) and the
-/// lines already ok are skipped, the rest sent again: every line ends ok exactly once in the
-/// journal. Sending an update twice is harmless (a PATCH sets absolute values).
+/// lines whose exact request (card, code and body) already ended ok are skipped, the rest sent
+/// again: an edited or inserted line is sent, an unchanged one is not. Sending an update twice
+/// is harmless (a PATCH sets absolute values).
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit status: 0 when every line is ok (this run or an earlier one); 3 otherwise \
-(see the journal); 2 invalid arguments, configuration or journal; 1 the input or journal cannot be \
-read or written."
+    after_help = "Exit status: 0 when every line is ok (this run or an earlier one); 3 when the \
+whole input was read but some line did not end ok (see the journal); 130 interrupted (Ctrl-C, \
+SIGTERM) before the end of the input: run the same command again to resume; 2 invalid \
+arguments, configuration or journal; 1 the input or journal cannot be read or written."
 )]
 pub(crate) struct BulkArgs {
     /// The updates, a JSON Lines file.
     #[arg(long, value_name = "FILE")]
     input: PathBuf,
 
-    /// The journal: created if absent, resumed if present (JSON Lines, one record per finished line).
+    /// The journal: created if absent, resumed if present (JSON Lines, one record per finished
+    /// line); may be reused for an edited input: only requests already ok are skipped.
     #[arg(long, value_name = "FILE")]
     journal: PathBuf,
 
-    /// Updates in flight at once.
+    /// Updates in flight at once, 1 to 1024.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     concurrency: u32,
 
-    /// At most N requests started per second (default: no limit).
-    #[arg(long, value_name = "N")]
+    /// At most N requests started per second, from 0.001 to 1000000 (default: no limit).
+    #[arg(long, value_name = "N", value_parser = parse_rps)]
     rps: Option<f64>,
 
     #[command(flatten)]
@@ -76,12 +81,24 @@ pub(crate) async fn run(args: BulkArgs) -> ExitCode {
     }
 }
 
-async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
-    if let Some(rps) = args.rps
-        && !(rps.is_finite() && rps > 0.0)
-    {
-        return Err(Failure::usage("--rps must be a positive number"));
+/// `--rps`: a number of requests per second within [`RPS_RANGE`] (clap makes any other a
+/// usage error, exit 2).
+fn parse_rps(text: &str) -> Result<f64, String> {
+    let rps: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a number: {text:?}"))?;
+    if !RPS_RANGE.contains(&rps) {
+        return Err(format!(
+            "must be from {} to {} requests per second",
+            RPS_RANGE.start(),
+            RPS_RANGE.end()
+        ));
     }
+    Ok(rps)
+}
+
+async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
     let client = args.connection.client()?;
     let file = tokio::fs::File::open(&args.input).await.map_err(|e| {
         Failure::usage(format!(
@@ -89,16 +106,35 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
             args.input.display()
         ))
     })?;
-    let (journal, done) = Journal::open(&args.journal, &args.input)?;
+    if file.metadata().await.is_ok_and(|m| m.is_dir()) {
+        return Err(Failure::usage(format!(
+            "the input {} is a directory, not a JSON Lines file",
+            args.input.display()
+        )));
+    }
+    let (journal_path, input_path) = (args.journal.clone(), args.input.clone());
+    let (journal, mut done) =
+        tokio::task::spawn_blocking(move || Journal::open(&journal_path, &input_path))
+            .await
+            .map_err(|e| Failure {
+                code: exit::OTHER,
+                message: format!("opening the journal failed: {e}"),
+            })??;
     let journal = Arc::new(journal);
-    let total = count_lines(&args.input).await;
 
     let counters = Arc::new(Counters::default());
-    let progress = Progress::start(counters.clone(), total, std::io::stderr().is_terminal());
+    let total = Arc::new(std::sync::OnceLock::new());
+    let counting = tokio::spawn(count_lines(args.input.clone(), total.clone()));
+    let progress = Progress::start(
+        counters.clone(),
+        total.clone(),
+        std::io::stderr().is_terminal(),
+    );
     let mut stop = interrupt_signal();
 
     let permits = Arc::new(Semaphore::new(args.concurrency as usize));
     let mut pacer = args.rps.map(|rps| {
+        // Within RPS_RANGE, the period is from 1 µs to 1,000 s.
         let mut pacer = tokio::time::interval(Duration::from_secs_f64(1.0 / rps));
         pacer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         pacer
@@ -116,19 +152,20 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
             break;
         }
         buf.clear();
-        let line = read_line(&mut reader, &mut buf)
-            .await
-            .map_err(|e| Failure {
+        // A line that never ends (or a slow pipe) must not hold off an interruption.
+        let line = tokio::select! {
+            line = read_line(&mut reader, &mut buf) => line.map_err(|e| Failure {
                 code: exit::OTHER,
                 message: format!("cannot read the input {}: {e}", args.input.display()),
-            })?;
+            })?,
+            _ = stop.wait_for(|stopped| *stopped) => {
+                stopped_early = true;
+                break;
+            }
+        };
         let Some(too_long) = line else { break };
         line_no += 1;
         if !too_long && buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        if done.contains(line_no) {
-            counters.skipped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
         let parsed = if too_long {
@@ -136,10 +173,14 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
                 "the line is longer than {MAX_LINE_BYTES} bytes"
             )))
         } else {
-            parse_line(&buf)
+            parse_line(&buf, &mut done)
         };
-        let request = match parsed {
-            Ok(request) => request,
+        let (request, digest) = match parsed {
+            Ok(Parsed::Send(request, digest)) => (*request, digest),
+            Ok(Parsed::Done) => {
+                counters.skipped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             Err(invalid) => {
                 let error = ErrorRecord {
                     status: None,
@@ -147,15 +188,18 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
                     message: invalid.message,
                     request_id: None,
                 };
-                journal.record(&Record {
-                    line: line_no,
-                    card_id: &invalid.card_id,
-                    code: &invalid.code,
-                    outcome: Outcome::Failed,
-                    request_id: None,
-                    attempts: None,
-                    error: Some(error),
-                })?;
+                journal
+                    .record(&Record {
+                        line: line_no,
+                        card_id: &invalid.card_id,
+                        code: &invalid.code,
+                        digest: invalid.digest,
+                        outcome: Outcome::Failed,
+                        request_id: None,
+                        attempts: None,
+                        error: Some(error),
+                    })
+                    .await?;
                 counters.failed.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
@@ -182,7 +226,7 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
         }
         let (client, journal, counters) = (client.clone(), journal.clone(), counters.clone());
         tasks.spawn(async move {
-            let result = send(&client, &journal, &counters, line_no, request).await;
+            let result = send(&client, &journal, &counters, line_no, request, digest).await;
             drop(permit);
             result
         });
@@ -200,11 +244,13 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
             fatal.get_or_insert(failure);
         }
     }
-    journal.sync()?;
+    let closed = journal.close().await;
+    counting.abort();
     progress.finish().await;
     if let Some(failure) = fatal {
         return Err(failure);
     }
+    closed?;
 
     let (succeeded, failed, skipped) =
         (counters.succeeded(), counters.failed(), counters.skipped());
@@ -218,10 +264,12 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
             args.journal.display()
         );
     }
-    Ok(ExitCode::from(if failed == 0 && !stopped_early {
-        exit::OK
-    } else {
+    Ok(ExitCode::from(if stopped_early {
+        exit::INTERRUPTED
+    } else if failed > 0 {
         exit::API
+    } else {
+        exit::OK
     }))
 }
 
@@ -239,21 +287,25 @@ async fn send(
     counters: &Counters,
     line: u64,
     request: UpdateUserCardRequest,
+    digest: RequestDigest,
 ) -> Result<(), Failure> {
     let (card_id, code) = (request.card_id.clone(), request.user_card_code.clone());
 
     match client.execute(request).await {
         Ok(verified) => {
             counters.succeeded.fetch_add(1, Ordering::Relaxed);
-            journal.record(&Record {
-                line,
-                card_id: &card_id,
-                code: &code,
-                outcome: Outcome::Ok,
-                request_id: verified.request_id(),
-                attempts: Some(verified.attempts()),
-                error: None,
-            })
+            journal
+                .record(&Record {
+                    line,
+                    card_id: &card_id,
+                    code: &code,
+                    digest: Some(digest),
+                    outcome: Outcome::Ok,
+                    request_id: verified.request_id(),
+                    attempts: Some(verified.attempts()),
+                    error: None,
+                })
+                .await
         }
         Err(error) => {
             counters.failed.fetch_add(1, Ordering::Relaxed);
@@ -261,15 +313,18 @@ async fn send(
                 Error::Signature(_) | Error::InvalidResponse { .. } => Outcome::Unverified,
                 _ => Outcome::Failed,
             };
-            journal.record(&Record {
-                line,
-                card_id: &card_id,
-                code: &code,
-                outcome,
-                request_id: None,
-                attempts: None,
-                error: Some(error_record(&error)),
-            })
+            journal
+                .record(&Record {
+                    line,
+                    card_id: &card_id,
+                    code: &code,
+                    digest: Some(digest),
+                    outcome,
+                    request_id: None,
+                    attempts: None,
+                    error: Some(error_record(&error)),
+                })
+                .await
         }
     }
 }
@@ -294,10 +349,11 @@ fn error_record(error: &Error) -> ErrorRecord {
     }
 }
 
-/// Why an input line is not an update, with its card id and code when it says them.
+/// Why an input line is not an update, with its card id, code and digest when it has them.
 struct InvalidLine {
     card_id: String,
     code: String,
+    digest: Option<RequestDigest>,
     message: String,
 }
 
@@ -306,18 +362,41 @@ impl InvalidLine {
         Self {
             card_id: String::new(),
             code: String::new(),
+            digest: None,
             message,
         }
     }
 }
 
-/// The request of one input line.
-fn parse_line(bytes: &[u8]) -> Result<UpdateUserCardRequest, InvalidLine> {
+/// What to do with a line that parsed.
+enum Parsed {
+    /// Send this request.
+    Send(Box<UpdateUserCardRequest>, RequestDigest),
+    /// This exact request already ended ok in the journal: skip it.
+    Done,
+}
+
+/// The digest of an update line's request: the operation, its path and query parameters, its
+/// body as parsed.
+fn digest(line: &Line) -> RequestDigest {
+    RequestDigest::new(
+        "update",
+        &[("user_card_code", &line.code), ("card_id", &line.card_id)],
+        &line.body,
+    )
+}
+
+/// The request of one input line, unless the journal says it already ended ok.
+fn parse_line(bytes: &[u8], done: &mut DoneRequests) -> Result<Parsed, InvalidLine> {
     let line: Line = serde_json::from_slice(bytes).map_err(|e| {
         InvalidLine::new(format!(
             "not an update line ({{\"card_id\", \"code\", \"body\"}}): {e}"
         ))
     })?;
+    let digest = digest(&line);
+    if done.take(&digest) {
+        return Ok(Parsed::Done);
+    }
     let checked = serde_json::to_vec(&line.body)
         .map_err(|e| InvalidLine::new(e.to_string()))
         .and_then(|json| {
@@ -335,11 +414,14 @@ fn parse_line(bytes: &[u8]) -> Result<UpdateUserCardRequest, InvalidLine> {
                     InvalidLine::new(format!("invalid: {}", list.join("; ")))
                 })
         });
-    checked.map_err(|invalid| InvalidLine {
-        card_id: line.card_id,
-        code: line.code,
-        ..invalid
-    })
+    checked
+        .map(|request| Parsed::Send(Box::new(request), digest))
+        .map_err(|invalid| InvalidLine {
+            card_id: line.card_id,
+            code: line.code,
+            digest: Some(digest),
+            ..invalid
+        })
 }
 
 /// Reads one line into `buf` (without its newline). `Ok(None)` at the end of the input;
@@ -375,9 +457,15 @@ async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
     }
 }
 
-/// The number of lines of the input, when it is a file that can be read ahead (for the
-/// progress line); read in chunks, never held whole.
-async fn count_lines(path: &std::path::Path) -> Option<u64> {
+/// Sets `total` to the number of lines of the input, when it is a file that can be read ahead
+/// (for the progress line); read in chunks, never held whole, while the run goes on.
+async fn count_lines(path: PathBuf, total: Arc<std::sync::OnceLock<u64>>) {
+    if let Some(lines) = lines_of(&path).await {
+        let _ = total.set(lines);
+    }
+}
+
+async fn lines_of(path: &std::path::Path) -> Option<u64> {
     let mut file = tokio::fs::File::open(path).await.ok()?;
     if !file.metadata().await.ok()?.is_file() {
         return None;
@@ -405,7 +493,7 @@ fn interrupt_signal() -> tokio::sync::watch::Receiver<bool> {
         eprintln!("\ninterrupted: finishing the updates in flight; Ctrl-C again to stop now");
         signal().await;
         eprintln!("stopped: run the same command again to resume");
-        std::process::exit(i32::from(exit::API));
+        std::process::exit(i32::from(exit::INTERRUPTED));
     });
     rx
 }

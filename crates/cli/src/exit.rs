@@ -14,6 +14,8 @@ pub(crate) const USAGE: u8 = 2;
 pub(crate) const API: u8 = 3;
 /// An answer failed verification: the update may have been applied.
 pub(crate) const UNVERIFIED: u8 = 4;
+/// Interrupted (Ctrl-C, SIGTERM) before the end: 128 + SIGINT, as shells report it.
+pub(crate) const INTERRUPTED: u8 = 130;
 
 /// The exit codes, as `--help` shows them.
 pub(crate) const HELP: &str = "Exit status: 0 success; 2 invalid input or configuration (nothing sent); \

@@ -1,31 +1,52 @@
 //! The bulk journal: one JSON line per finished input line, appended as each finishes, so that a
-//! rerun knows which lines are already done.
+//! rerun knows which requests already ended ok.
 //!
-//! Format (JSON Lines): a header `{"journal":"wechatpay-card bulk","version":1,"input":PATH}`,
+//! Format (JSON Lines): a header `{"journal":"wechatpay-card bulk","version":2,"input":PATH}`,
 //! then one record per finished line:
-//! `{"line":N,"card_id":…,"code":…,"outcome":"ok"|"failed"|"unverified",…}`, with
+//! `{"line":N,"card_id":…,"code":…,"digest":HEX,"outcome":"ok"|"failed"|"unverified",…}`, with
 //! `request_id` and `attempts` when WeChat Pay answered, and `error` (`status`, `code`,
-//! `message`, `request_id`) when the line did not end ok.
+//! `message`, `request_id`) when the line did not end ok. `digest` identifies the request the
+//! line asked for (see [`RequestDigest`]): a rerun skips a line only when a record with its
+//! digest ended ok, so a journal may be reused for an edited input (or another file). `input`
+//! names the input of the run that created the journal, for information only. Version 1
+//! journals (records without a digest) are read, but none of their lines is skipped.
 //!
-//! Durability: each record is one `write` of a whole line on a file opened for appending, with no
-//! buffer in the process, so a crash or a `kill -9` of the process loses at most the lines in
-//! flight, never a finished one; the data is also flushed to the disk (`fdatasync`) at most a
-//! second after it is written, and at the end. A record cut short by a power loss is skipped
-//! when the journal is read again.
+//! Untrusted on reading: a record longer than [`MAX_RECORD_BYTES`] or that does not parse stops
+//! the run (exit 2), except the last one, which a crash may have cut short: it is removed. The
+//! memory a rerun needs is 20 bytes per distinct request that ended ok, at most
+//! [`MAX_DONE`] of them.
+//!
+//! Durability: each record is one `write` of a whole line, done by a dedicated writer thread as
+//! soon as the line finishes, on a file opened for appending, with no buffer in the process, so
+//! a crash or a `kill -9` of the process loses at most the lines in flight, never a finished
+//! one; the writer also flushes the data to the disk (`fdatasync`) at most a second after it is
+//! written, and at the end. No journal I/O runs on the async runtime's threads.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::{BufRead, BufReader, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use crate::exit::Failure;
 
 const KIND: &str = "wechatpay-card bulk";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The longest journal line read back (the records written are far shorter: their strings are
+/// clipped, see [`Journal::record`]).
+pub(crate) const MAX_RECORD_BYTES: usize = 64 * 1024;
+/// At most this many distinct ok requests are read back from a journal (20 bytes each: 200 MB).
+pub(crate) const MAX_DONE: usize = 10_000_000;
+/// Longest `card_id`, `code`, `request_id` or error code kept in a record, in bytes.
+const MAX_FIELD_BYTES: usize = 256;
+/// Longest error message kept in a record, in bytes.
+const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
 /// How a line ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,25 +65,162 @@ pub(crate) enum Outcome {
 pub(crate) struct ErrorRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) status: Option<u16>,
+    #[serde(serialize_with = "clip_field")]
     pub(crate) code: String,
+    #[serde(serialize_with = "clip_message")]
     pub(crate) message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "clip_optional_field"
+    )]
     pub(crate) request_id: Option<String>,
 }
 
-/// One finished line.
+/// One finished line. Its strings are clipped when written, so that a record stays far below
+/// [`MAX_RECORD_BYTES`] whatever the input line held.
 #[derive(Debug, Serialize)]
 pub(crate) struct Record<'a> {
     pub(crate) line: u64,
+    #[serde(serialize_with = "clip_field")]
     pub(crate) card_id: &'a str,
+    #[serde(serialize_with = "clip_field")]
     pub(crate) code: &'a str,
-    pub(crate) outcome: Outcome,
+    /// The request's digest, when the line parsed far enough to have one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) digest: Option<RequestDigest>,
+    pub(crate) outcome: Outcome,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "clip_optional_field"
+    )]
     pub(crate) request_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) attempts: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<ErrorRecord>,
+}
+
+/// `s`, cut at a character boundary to at most `max` bytes (an ellipsis marks the cut).
+fn clip(s: &str, max: usize) -> Cow<'_, str> {
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &s[..end]))
+}
+
+fn clip_field<S: serde::Serializer, T: AsRef<str>>(s: &T, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(&clip(s.as_ref(), MAX_FIELD_BYTES))
+}
+
+fn clip_message<S: serde::Serializer, T: AsRef<str>>(s: &T, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(&clip(s.as_ref(), MAX_MESSAGE_BYTES))
+}
+
+fn clip_optional_field<S: serde::Serializer, T: AsRef<str>>(
+    s: &Option<T>,
+    ser: S,
+) -> Result<S::Ok, S::Error> {
+    match s {
+        Some(s) => clip_field(s, ser),
+        None => ser.serialize_none(),
+    }
+}
+
+/// What identifies a request, so that a rerun skips exactly the requests that already ended ok:
+/// SHA-256, truncated to 16 bytes, of a canonical form of the operation's name, its path and
+/// query parameters, and its body as parsed (object keys sorted, every string and container
+/// length-prefixed). Reformatting a line (whitespace, key order) keeps its digest; changing
+/// any value, the operation or a parameter changes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct RequestDigest([u8; 16]);
+
+impl RequestDigest {
+    /// The digest of `operation` (e.g. `update`) with `params` (name, value) and `body`.
+    pub(crate) fn new(operation: &str, params: &[(&str, &str)], body: &serde_json::Value) -> Self {
+        let mut hash = Sha256::new();
+        put_str(&mut hash, "wechatpay-card bulk request 1");
+        put_str(&mut hash, operation);
+        put_len(&mut hash, params.len());
+        for (name, value) in params {
+            put_str(&mut hash, name);
+            put_str(&mut hash, value);
+        }
+        put_value(&mut hash, body);
+        let full = hash.finalize();
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&full[..16]);
+        Self(digest)
+    }
+
+    fn from_hex(hex: &str) -> Option<Self> {
+        let bytes = hex.as_bytes();
+        if bytes.len() != 32 {
+            return None;
+        }
+        let mut digest = [0u8; 16];
+        for (i, pair) in bytes.chunks_exact(2).enumerate() {
+            let text = std::str::from_utf8(pair).ok()?;
+            digest[i] = u8::from_str_radix(text, 16).ok()?;
+        }
+        Some(Self(digest))
+    }
+}
+
+impl std::fmt::Display for RequestDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl Serialize for RequestDigest {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_str(self)
+    }
+}
+
+fn put_len(hash: &mut Sha256, len: usize) {
+    hash.update((len as u64).to_le_bytes());
+}
+
+fn put_str(hash: &mut Sha256, s: &str) {
+    put_len(hash, s.len());
+    hash.update(s.as_bytes());
+}
+
+/// The canonical form of a JSON value (the parser bounds its depth at 128).
+fn put_value(hash: &mut Sha256, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Null => hash.update(b"n"),
+        Value::Bool(b) => hash.update(if *b { b"t" } else { b"f" }),
+        Value::Number(n) => {
+            hash.update(b"#");
+            put_str(hash, &n.to_string());
+        }
+        Value::String(s) => {
+            hash.update(b"s");
+            put_str(hash, s);
+        }
+        Value::Array(items) => {
+            hash.update(b"a");
+            put_len(hash, items.len());
+            items.iter().for_each(|item| put_value(hash, item));
+        }
+        Value::Object(map) => {
+            hash.update(b"o");
+            put_len(hash, map.len());
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (key, value) in entries {
+                put_str(hash, key);
+                put_value(hash, value);
+            }
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,56 +233,282 @@ struct Header {
 /// What a rerun reads back of a record.
 #[derive(Deserialize)]
 struct Finished {
+    #[allow(dead_code)]
     line: u64,
     outcome: Outcome,
+    #[serde(default)]
+    digest: Option<String>,
 }
 
-/// The lines an earlier run finished ok: one bit per line, so memory stays small whatever the
-/// input's size (1,000,000 lines: 125 KiB).
+/// The requests earlier runs finished ok, each with how many times: 20 bytes per distinct
+/// request, sorted. A line is skipped when [`DoneRequests::take`] finds its request, and each
+/// ok record lets one line skip: an input that repeats a request (say, a card set to A, then B,
+/// then A again) sends the repetition unless it too ended ok.
 #[derive(Debug, Default)]
-pub(crate) struct DoneLines {
-    bits: Vec<u64>,
+pub(crate) struct DoneRequests {
+    entries: Vec<(RequestDigest, u32)>,
+    /// Whether `entries` is sorted and merged (nothing pushed since the last compaction).
+    compacted: bool,
 }
 
-impl DoneLines {
-    fn insert(&mut self, line: u64) {
-        let (word, bit) = ((line / 64) as usize, line % 64);
-        if self.bits.len() <= word {
-            self.bits.resize(word + 1, 0);
+impl DoneRequests {
+    /// Whether `digest` ended ok in an earlier run and was not taken yet; takes it.
+    pub(crate) fn take(&mut self, digest: &RequestDigest) -> bool {
+        match self.entries.binary_search_by(|(d, _)| d.cmp(digest)) {
+            Ok(i) if self.entries[i].1 > 0 => {
+                self.entries[i].1 -= 1;
+                true
+            }
+            _ => false,
         }
-        self.bits[word] |= 1 << bit;
     }
 
-    /// Whether `line` ended ok in an earlier run.
-    pub(crate) fn contains(&self, line: u64) -> bool {
-        self.bits
-            .get((line / 64) as usize)
-            .is_some_and(|w| w & (1 << (line % 64)) != 0)
+    /// How many ok records are still to be taken.
+    #[cfg(test)]
+    fn remaining(&self) -> u64 {
+        self.entries.iter().map(|(_, n)| u64::from(*n)).sum()
+    }
+
+    /// Adds one ok record; `false` when `max` distinct requests are already held.
+    fn push(&mut self, digest: RequestDigest, max: usize) -> bool {
+        if self.entries.len() >= max {
+            if !self.compacted {
+                self.compact();
+            }
+            if let Ok(i) = self.entries.binary_search_by(|(d, _)| d.cmp(&digest)) {
+                self.entries[i].1 = self.entries[i].1.saturating_add(1);
+                return true;
+            }
+            if self.entries.len() >= max {
+                return false;
+            }
+        }
+        if self.entries.len() == self.entries.capacity() {
+            // Grow by doubling, but never past the bound.
+            let more = self.entries.len().max(1024).min(max - self.entries.len());
+            self.entries.reserve_exact(more);
+        }
+        self.entries.push((digest, 1));
+        self.compacted = false;
+        true
+    }
+
+    /// Sorts and merges equal digests, summing their counts.
+    fn compact(&mut self) {
+        self.entries.sort_unstable_by_key(|entry| entry.0);
+        let mut kept = 0usize;
+        for i in 0..self.entries.len() {
+            if kept > 0 && self.entries[kept - 1].0 == self.entries[i].0 {
+                self.entries[kept - 1].1 =
+                    self.entries[kept - 1].1.saturating_add(self.entries[i].1);
+            } else {
+                self.entries[kept] = self.entries[i];
+                kept += 1;
+            }
+        }
+        self.entries.truncate(kept);
+        self.entries.shrink_to_fit();
+        self.compacted = true;
     }
 }
 
-/// An open journal, shared by the tasks that finish lines.
+/// One line of a file read with a bound: `None` at the end.
+struct BoundedLine {
+    /// Ended with a newline (a last line without one may be cut short).
+    complete: bool,
+    /// Longer than the bound: `buf` is empty, the line was skipped without being held.
+    too_long: bool,
+    /// Bytes consumed, newline included.
+    len: u64,
+}
+
+/// Reads one line (without its newline) into `buf`, holding at most `max` bytes of it.
+fn read_bounded<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<BoundedLine>> {
+    buf.clear();
+    let (mut len, mut too_long) = (0u64, false);
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok((len > 0).then_some(BoundedLine {
+                complete: false,
+                too_long,
+                len,
+            }));
+        }
+        let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], Some(i + 1)),
+            None => (available, None),
+        };
+        if !too_long && buf.len() + chunk.len() <= max {
+            buf.extend_from_slice(chunk);
+        } else {
+            too_long = true;
+            buf.clear();
+        }
+        let consumed = found.unwrap_or(available.len());
+        reader.consume(consumed);
+        len += consumed as u64;
+        if found.is_some() {
+            return Ok(Some(BoundedLine {
+                complete: true,
+                too_long,
+                len,
+            }));
+        }
+    }
+}
+
+/// What reading an existing journal found.
+struct Contents {
+    done: DoneRequests,
+    /// Where a last record cut short starts (to be removed), if there is one.
+    torn_at: Option<u64>,
+    /// Whether the file ends without a newline after a whole record.
+    unterminated: bool,
+}
+
+/// Reads a journal: its header, then its ok records. A damaged record (other than a last
+/// record cut short) is an error naming its line, as is more than `max_done` distinct ok
+/// requests.
+fn read_journal<R: BufRead>(
+    reader: &mut R,
+    path: &Path,
+    max_done: usize,
+) -> Result<Contents, Failure> {
+    let cannot = |e: std::io::Error| {
+        Failure::usage(format!("cannot read the journal {}: {e}", path.display()))
+    };
+    let damaged = |line: u64, why: &str| {
+        Failure::usage(format!(
+            "the journal {} is damaged at line {line}: {why}; fix or remove that line, or give another --journal",
+            path.display()
+        ))
+    };
+    let not_a_journal = || {
+        Failure::usage(format!(
+            "{} is not a wechatpay-card bulk journal (version 1 or 2)",
+            path.display()
+        ))
+    };
+    let mut buf = Vec::new();
+    let first = read_bounded(reader, &mut buf, MAX_RECORD_BYTES).map_err(cannot)?;
+    let mut offset = match first {
+        Some(l) if l.complete && !l.too_long => l.len,
+        _ => return Err(not_a_journal()),
+    };
+    let header: Header = serde_json::from_slice(&buf).map_err(|_| not_a_journal())?;
+    if header.journal != KIND || !(1..=VERSION).contains(&header.version) {
+        return Err(not_a_journal());
+    }
+    let legacy = header.version == 1;
+    let mut contents = Contents {
+        done: DoneRequests::default(),
+        torn_at: None,
+        unterminated: false,
+    };
+    let (mut number, mut without_digest, mut skipped) = (1u64, 0u64, 0u64);
+    while let Some(line) = read_bounded(reader, &mut buf, MAX_RECORD_BYTES).map_err(cannot)? {
+        number += 1;
+        let start = offset;
+        offset += line.len;
+        let parsed = if line.too_long {
+            Err(format!("a line longer than {MAX_RECORD_BYTES} bytes"))
+        } else if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        } else {
+            serde_json::from_slice::<Finished>(&buf).map_err(|e| format!("not a record ({e})"))
+        };
+        let finished = match parsed {
+            Ok(finished) => finished,
+            Err(_) if !line.complete => {
+                // The last record, cut short by a crash: removed, its line is sent again.
+                contents.torn_at = Some(start);
+                break;
+            }
+            // Version 1 left records cut short in the middle (it ended them with a newline).
+            Err(_) if legacy => {
+                skipped += 1;
+                continue;
+            }
+            Err(why) => return Err(damaged(number, &why)),
+        };
+        contents.unterminated = !line.complete;
+        if finished.outcome != Outcome::Ok {
+            continue;
+        }
+        let digest = match finished.digest.as_deref().map(RequestDigest::from_hex) {
+            Some(Some(digest)) => digest,
+            Some(None) => return Err(damaged(number, "its digest is not 32 hex digits")),
+            None if legacy => {
+                without_digest += 1;
+                continue;
+            }
+            None => return Err(damaged(number, "an ok record without its digest")),
+        };
+        if !contents.done.push(digest, max_done) {
+            return Err(Failure::usage(format!(
+                "the journal {} holds more than {max_done} distinct ok requests: give another --journal",
+                path.display()
+            )));
+        }
+    }
+    contents.done.compact();
+    if skipped > 0 {
+        tracing::warn!(skipped, "skipped version 1 journal lines that do not parse");
+    }
+    if without_digest > 0 {
+        tracing::warn!(
+            without_digest,
+            "the journal was written by an earlier version: its ok lines are sent again (harmless)"
+        );
+    }
+    Ok(contents)
+}
+
+/// An open journal, shared by the tasks that finish lines. Its file is written and synced by a
+/// dedicated thread, never on the async runtime.
 pub(crate) struct Journal {
-    state: Mutex<State>,
+    commands: Option<mpsc::Sender<Command>>,
+    writer: Option<std::thread::JoinHandle<()>>,
     path: PathBuf,
 }
 
-struct State {
-    file: File,
-    last_sync: Instant,
-    dirty: bool,
+enum Command {
+    /// Write one line (one `write`), answer, and sync if the last sync is a second old.
+    Write(Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>),
+    /// Sync, answer, and stop.
+    Close(tokio::sync::oneshot::Sender<Result<(), String>>),
 }
 
 impl Journal {
-    /// Opens (or creates) the journal of `input`, locks it against a concurrent run, and reads
-    /// which lines are already done.
-    pub(crate) fn open(path: &Path, input: &Path) -> Result<(Self, DoneLines), Failure> {
+    /// Opens (or creates) a journal, locks it against a concurrent run, and reads which
+    /// requests are already done. Blocking: run it off the async runtime.
+    pub(crate) fn open(path: &Path, input: &Path) -> Result<(Self, DoneRequests), Failure> {
+        Self::open_with_limit(path, input, MAX_DONE)
+    }
+
+    fn open_with_limit(
+        path: &Path,
+        input: &Path,
+        max_done: usize,
+    ) -> Result<(Self, DoneRequests), Failure> {
         let input = std::fs::canonicalize(input).map_err(|e| {
             Failure::usage(format!("cannot read the input {}: {e}", input.display()))
         })?;
         let cannot = |e: std::io::Error| {
             Failure::usage(format!("cannot open the journal {}: {e}", path.display()))
         };
+        if std::fs::canonicalize(path).is_ok_and(|journal| journal == input) {
+            // Records appended to the input would be read as lines, without end.
+            return Err(Failure::usage(format!(
+                "the journal {} is the input: give another --journal",
+                path.display()
+            )));
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -137,7 +521,7 @@ impl Journal {
                 path.display()
             ))
         })?;
-        let mut done = DoneLines::default();
+        let mut done = DoneRequests::default();
         let len = file.metadata().map_err(cannot)?.len();
         if len == 0 {
             let header = Header {
@@ -150,113 +534,67 @@ impl Journal {
             line.push(b'\n');
             file.write_all(&line).map_err(cannot)?;
         } else {
-            let mut unreadable = 0u64;
-            let mut lines = BufReader::new(&file).split(b'\n');
-            let first = lines
-                .next()
-                .transpose()
-                .map_err(cannot)?
-                .unwrap_or_default();
-            let header: Header = serde_json::from_slice(&first).map_err(|_| {
-                Failure::usage(format!(
-                    "{} is not a wechatpay-card bulk journal",
-                    path.display()
-                ))
-            })?;
-            if header.journal != KIND || header.version != VERSION {
-                return Err(Failure::usage(format!(
-                    "{} is not a wechatpay-card bulk journal (version 1)",
-                    path.display()
-                )));
-            }
-            if header.input != input {
-                return Err(Failure::usage(format!(
-                    "the journal {} belongs to the input {}, not {}: give that input, or another --journal",
-                    path.display(),
-                    header.input.display(),
-                    input.display()
-                )));
-            }
-            for line in lines {
-                let line = line.map_err(cannot)?;
-                match serde_json::from_slice::<Finished>(&line) {
-                    Ok(Finished {
-                        line,
-                        outcome: Outcome::Ok,
-                    }) => done.insert(line),
-                    Ok(_) => {}
-                    Err(_) if line.is_empty() => {}
-                    Err(_) => unreadable += 1,
-                }
-            }
-            if unreadable > 0 {
+            file.seek(SeekFrom::Start(0)).map_err(cannot)?;
+            let contents = read_journal(&mut BufReader::new(&file), path, max_done)?;
+            done = contents.done;
+            if let Some(torn) = contents.torn_at {
                 tracing::warn!(
-                    unreadable,
-                    "skipped journal lines that do not parse (a record cut short)"
+                    "removed the journal's last record, cut short (its line is sent again)"
                 );
-            }
-            // A record cut short must not run into the next one.
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::End(-1))
-                .and_then(|_| file.read_exact(&mut last))
-                .map_err(cannot)?;
-            if last[0] != b'\n' {
+                file.set_len(torn).map_err(cannot)?;
+            } else if contents.unterminated {
+                // A whole record whose newline was lost: the next one must not run into it.
                 file.write_all(b"\n").map_err(cannot)?;
             }
         }
         file.sync_data().map_err(cannot)?;
-        let state = State {
-            file,
-            last_sync: Instant::now(),
-            dirty: false,
-        };
-        Ok((
-            Self {
-                state: Mutex::new(state),
-                path: path.to_path_buf(),
-            },
-            done,
-        ))
+        Ok((Self::start(file, path).map_err(cannot)?, done))
     }
 
-    /// Appends a record: one write of one whole line.
-    pub(crate) fn record(&self, record: &Record<'_>) -> Result<(), Failure> {
+    /// Starts the writer thread over `sink`.
+    fn start(sink: impl Sink, path: &Path) -> std::io::Result<Self> {
+        let (commands, receiver) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name(WRITER_THREAD.into())
+            .spawn(move || write_loop(sink, &receiver))?;
+        Ok(Self {
+            commands: Some(commands),
+            writer: Some(writer),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends a record: one write of one whole line, done by the writer thread at once.
+    pub(crate) async fn record(&self, record: &Record<'_>) -> Result<(), Failure> {
         let mut line = serde_json::to_vec(record).map_err(|e| self.failure(&e.to_string()))?;
-        line.push(b'\n');
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state
-            .file
-            .write_all(&line)
-            .map_err(|e| self.failure(&e.to_string()))?;
-        state.dirty = true;
-        if state.last_sync.elapsed() >= SYNC_INTERVAL {
-            state
-                .file
-                .sync_data()
-                .map_err(|e| self.failure(&e.to_string()))?;
-            state.last_sync = Instant::now();
-            state.dirty = false;
+        if line.len() > MAX_RECORD_BYTES {
+            return Err(self.failure("a record longer than the journal's line limit"));
         }
-        Ok(())
+        line.push(b'\n');
+        self.ask(|answer| Command::Write(line, answer)).await
     }
 
-    /// Flushes everything written to the disk.
-    pub(crate) fn sync(&self) -> Result<(), Failure> {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if state.dirty {
-            state
-                .file
-                .sync_data()
-                .map_err(|e| self.failure(&e.to_string()))?;
-            state.dirty = false;
+    /// Flushes everything written to the disk and stops the writer; later records fail.
+    pub(crate) async fn close(&self) -> Result<(), Failure> {
+        self.ask(Command::Close).await
+    }
+
+    async fn ask(
+        &self,
+        command: impl FnOnce(tokio::sync::oneshot::Sender<Result<(), String>>) -> Command,
+    ) -> Result<(), Failure> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let sent = self
+            .commands
+            .as_ref()
+            .is_some_and(|commands| commands.send(command(answer)).is_ok());
+        if !sent {
+            return Err(self.failure("the journal is closed"));
         }
-        Ok(())
+        match answered.await {
+            Ok(result) => result.map_err(|e| self.failure(&e)),
+            Err(_) => Err(self.failure("the journal's writer stopped")),
+        }
     }
 
     fn failure(&self, error: &str) -> Failure {
@@ -267,83 +605,519 @@ impl Journal {
     }
 }
 
+impl Drop for Journal {
+    /// Stops the writer (which syncs what it wrote) and waits for it, so that the lock is
+    /// released when the journal is dropped.
+    fn drop(&mut self) {
+        drop(self.commands.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// Where the writer thread writes: the journal's file (a probe in tests).
+trait Sink: Send + 'static {
+    /// One whole line (one `write` on a file opened for appending).
+    fn append(&mut self, line: &[u8]) -> std::io::Result<()>;
+    /// `fdatasync`.
+    fn flush_to_disk(&mut self) -> std::io::Result<()>;
+}
+
+impl Sink for File {
+    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
+        self.write_all(line)
+    }
+
+    fn flush_to_disk(&mut self) -> std::io::Result<()> {
+        self.sync_data()
+    }
+}
+
+/// The writer thread's name.
+const WRITER_THREAD: &str = "bulk-journal";
+
+/// The writer thread's state.
+struct Writer<S> {
+    file: S,
+    last_sync: Instant,
+    dirty: bool,
+    /// The first write or sync error: every later record fails with it.
+    broken: Option<String>,
+}
+
+impl<S: Sink> Writer<S> {
+    fn sync(&mut self) {
+        if self.dirty {
+            if let Err(e) = self.file.flush_to_disk() {
+                self.broken.get_or_insert(e.to_string());
+            }
+            self.dirty = false;
+            self.last_sync = Instant::now();
+        }
+    }
+
+    fn write(&mut self, line: &[u8]) -> Result<(), String> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        self.dirty = true;
+        self.file.append(line).map_err(|e| {
+            self.broken = Some(e.to_string());
+            e.to_string()
+        })
+    }
+}
+
+/// The writer thread: each record written as it comes, synced at most a second later.
+fn write_loop(file: impl Sink, commands: &mpsc::Receiver<Command>) {
+    let mut writer = Writer {
+        file,
+        last_sync: Instant::now(),
+        dirty: false,
+        broken: None,
+    };
+    loop {
+        let command = if writer.dirty {
+            let wait = SYNC_INTERVAL.saturating_sub(writer.last_sync.elapsed());
+            match commands.recv_timeout(wait) {
+                Ok(command) => Some(command),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match commands.recv() {
+                Ok(command) => Some(command),
+                Err(_) => break,
+            }
+        };
+        match command {
+            None => writer.sync(),
+            Some(Command::Write(line, answer)) => {
+                let _ = answer.send(writer.write(&line));
+                if writer.last_sync.elapsed() >= SYNC_INTERVAL {
+                    writer.sync();
+                }
+            }
+            Some(Command::Close(answer)) => {
+                writer.sync();
+                let _ = answer.send(writer.broken.take().map_or(Ok(()), Err));
+                return;
+            }
+        }
+    }
+    writer.sync();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    #[test]
-    fn done_lines_is_a_bit_per_line() {
-        let mut done = DoneLines::default();
-        for line in [1, 2, 64, 65, 1_000_000, 2] {
-            done.insert(line);
+    fn digest(level: &str) -> RequestDigest {
+        RequestDigest::new(
+            "update",
+            &[("card_id", "c"), ("user_card_code", "x")],
+            &json!({"brand_id": "1004", "level": level}),
+        )
+    }
+
+    fn record(line: u64, digest: Option<RequestDigest>, outcome: Outcome) -> Record<'static> {
+        Record {
+            line,
+            card_id: "c",
+            code: "x",
+            digest,
+            outcome,
+            request_id: None,
+            attempts: None,
+            error: None,
         }
-        assert_eq!(done.bits.iter().map(|w| w.count_ones()).sum::<u32>(), 5);
-        assert!(done.contains(1) && done.contains(64) && done.contains(1_000_000));
-        assert!(!done.contains(3) && !done.contains(999_999) && !done.contains(5_000_000));
-        assert!(done.bits.len() * 8 < 130 * 1024);
+    }
+
+    fn journal_with(dir: &Path, lines: &[&str]) -> (PathBuf, PathBuf) {
+        let input = dir.join("in.jsonl");
+        std::fs::write(&input, "{}\n").unwrap();
+        let path = dir.join("journal.jsonl");
+        let mut text =
+            String::from(r#"{"journal":"wechatpay-card bulk","version":2,"input":"/x"}"#);
+        for line in lines {
+            text.push('\n');
+            text.push_str(line);
+        }
+        std::fs::write(&path, text).unwrap();
+        (path, input)
     }
 
     #[test]
-    fn a_rerun_reads_back_ok_lines_and_survives_a_torn_record() {
+    fn the_digest_ignores_formatting_and_sees_every_value() {
+        let body: serde_json::Value =
+            serde_json::from_str(r#"{ "level" : "A", "brand_id":"1004" }"#).unwrap();
+        let same = RequestDigest::new(
+            "update",
+            &[("card_id", "c"), ("user_card_code", "x")],
+            &body,
+        );
+        assert_eq!(same, digest("A"), "whitespace and key order do not matter");
+        assert_ne!(digest("A"), digest("B"));
+        let params = [("card_id", "c"), ("user_card_code", "x")];
+        let body = json!({"brand_id": "1004", "level": "A"});
+        assert_ne!(
+            RequestDigest::new("update", &params, &body),
+            RequestDigest::new("other", &params, &body)
+        );
+        assert_ne!(
+            RequestDigest::new("update", &params, &body),
+            RequestDigest::new(
+                "update",
+                &[("card_id", "c"), ("user_card_code", "y")],
+                &body
+            )
+        );
+        // Framing: moving bytes from one string to the next changes the digest.
+        assert_ne!(
+            RequestDigest::new(
+                "update",
+                &[("card_id", "cx"), ("user_card_code", "")],
+                &body
+            ),
+            RequestDigest::new(
+                "update",
+                &[("card_id", "c"), ("user_card_code", "x")],
+                &body
+            )
+        );
+        assert_ne!(
+            RequestDigest::new("update", &params, &json!({"n": 1})),
+            RequestDigest::new("update", &params, &json!({"n": "1"}))
+        );
+        let hex = digest("A").to_string();
+        assert_eq!(hex.len(), 32);
+        assert_eq!(RequestDigest::from_hex(&hex), Some(digest("A")));
+        assert_eq!(RequestDigest::from_hex("zz"), None);
+        assert_eq!(RequestDigest::from_hex(&"é".repeat(16)), None);
+    }
+
+    #[test]
+    fn done_requests_let_each_ok_record_skip_one_line() {
+        let mut done = DoneRequests::default();
+        for d in [digest("A"), digest("B"), digest("A")] {
+            assert!(done.push(d, 10));
+        }
+        done.compact();
+        assert_eq!(done.entries.len(), 2);
+        assert!(done.take(&digest("A")) && done.take(&digest("A")));
+        assert!(
+            !done.take(&digest("A")),
+            "two ok records skip two lines, not three"
+        );
+        assert!(done.take(&digest("B")) && !done.take(&digest("C")));
+        assert_eq!(done.remaining(), 0);
+        let mut full = DoneRequests::default();
+        assert!(full.push(digest("A"), 1));
+        assert!(full.push(digest("A"), 1), "equal digests merge");
+        assert!(!full.push(digest("B"), 1), "the bound holds");
+        let mut many = DoneRequests::default();
+        for i in 0..2500 {
+            assert!(many.push(digest(&i.to_string()), 2500));
+            assert!(
+                many.entries.capacity() <= 2500,
+                "no allocation past the bound"
+            );
+        }
+        assert!(!many.push(digest("one more"), 2500));
+        assert!(many.push(digest("7"), 2500));
+        many.compact();
+        assert!(many.take(&digest("7")) && many.take(&digest("7")));
+    }
+
+    #[tokio::test]
+    async fn a_rerun_reads_back_ok_requests_and_removes_a_torn_last_record() {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("in.jsonl");
         std::fs::write(&input, "{}\n").unwrap();
         let path = dir.path().join("journal.jsonl");
         {
-            let (journal, done) = Journal::open(&path, &input).unwrap();
-            assert!(!done.contains(1));
+            let (journal, mut done) = Journal::open(&path, &input).unwrap();
+            assert!(!done.take(&digest("1")));
             for (line, outcome) in [
                 (1, Outcome::Ok),
                 (2, Outcome::Failed),
                 (3, Outcome::Unverified),
                 (4, Outcome::Ok),
             ] {
-                let record = Record {
-                    line,
-                    card_id: "c",
-                    code: "x",
-                    outcome,
-                    request_id: None,
-                    attempts: None,
-                    error: None,
-                };
-                journal.record(&record).unwrap();
+                let d = digest(&line.to_string());
+                journal
+                    .record(&record(line, Some(d), outcome))
+                    .await
+                    .unwrap();
+                // Written at once, before any sync or close.
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    text.ends_with(&format!(
+                        "\"outcome\":{}}}\n",
+                        serde_json::to_string(&outcome).unwrap()
+                    )),
+                    "{text}"
+                );
             }
-            journal.sync().unwrap();
+            journal.close().await.unwrap();
+            assert!(
+                journal
+                    .record(&record(9, None, Outcome::Failed))
+                    .await
+                    .is_err()
+            );
         }
         // A record cut short, as a power loss could leave it.
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
         file.write_all(br#"{"line":5,"card_id":"c","co"#).unwrap();
         drop(file);
 
-        let (journal, done) = Journal::open(&path, &input).unwrap();
-        assert!(
-            done.contains(1)
-                && done.contains(4)
-                && !done.contains(2)
-                && !done.contains(3)
-                && !done.contains(5)
-        );
-        let record = Record {
-            line: 5,
-            card_id: "c",
-            code: "x",
-            outcome: Outcome::Ok,
-            request_id: None,
-            attempts: None,
-            error: None,
-        };
-        journal.record(&record).unwrap();
+        let (journal, mut done) = Journal::open(&path, &input).unwrap();
+        assert!(done.take(&digest("1")) && done.take(&digest("4")));
+        assert!(!done.take(&digest("2")) && !done.take(&digest("3")) && !done.take(&digest("5")));
+        journal
+            .record(&record(5, Some(digest("5")), Outcome::Ok))
+            .await
+            .unwrap();
         drop(journal);
-        let (_, done) = Journal::open(&path, &input).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
         assert!(
-            done.contains(5),
+            text.lines()
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+            "the torn record is gone: {text}"
+        );
+        let (_, mut done) = Journal::open(&path, &input).unwrap();
+        assert!(
+            done.take(&digest("5")),
             "the torn record did not swallow the next one"
         );
     }
 
     #[test]
-    fn a_journal_belongs_to_one_input_and_one_run() {
+    fn a_whole_last_record_without_its_newline_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = format!(
+            r#"{{"line":1,"card_id":"c","code":"x","digest":"{}","outcome":"ok"}}"#,
+            digest("A")
+        );
+        let (path, input) = journal_with(dir.path(), &[&ok]);
+        let (journal, mut done) = Journal::open(&path, &input).unwrap();
+        drop(journal);
+        assert!(done.take(&digest("A")));
+        assert!(std::fs::read_to_string(&path).unwrap().ends_with("}\n"));
+    }
+
+    #[test]
+    fn a_damaged_journal_is_a_clear_error_in_bounded_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = |level: &str| {
+            format!(
+                r#"{{"line":1,"card_id":"c","code":"x","digest":"{}","outcome":"ok"}}"#,
+                digest(level)
+            )
+        };
+        // Absurd line numbers are only numbers: nothing is sized by them.
+        let huge = [
+            r#"{"line":18446744073709551615,"card_id":"c","code":"x","outcome":"failed"}"#
+                .to_string(),
+            format!(
+                r#"{{"line":40000000000,"card_id":"c","code":"x","digest":"{}","outcome":"ok"}}"#,
+                digest("A")
+            ),
+            String::new(),
+        ];
+        let (path, input) = journal_with(
+            dir.path(),
+            &huge.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let (_, mut done) = Journal::open(&path, &input).unwrap();
+        assert!(done.take(&digest("A")));
+
+        let cases: [(&[&str], &str); 5] = [
+            (
+                &["not json", &ok("A"), ""],
+                "damaged at line 2: not a record",
+            ),
+            (
+                &[r#"{"line":1,"card_id":"c","code":"x","outcome":"ok"}"#, ""],
+                "damaged at line 2: an ok record without its digest",
+            ),
+            (
+                &[
+                    r#"{"line":1,"card_id":"c","code":"x","digest":"00","outcome":"ok"}"#,
+                    "",
+                ],
+                "damaged at line 2: its digest is not 32 hex digits",
+            ),
+            (
+                &[
+                    r#"{"line":-1,"card_id":"c","code":"x","outcome":"ok"}"#,
+                    &ok("B"),
+                    "",
+                ],
+                "damaged at line 2",
+            ),
+            (
+                &[&ok("A"), &"x".repeat(5 * MAX_RECORD_BYTES), ""],
+                "damaged at line 3: a line longer than 65536 bytes",
+            ),
+        ];
+        for (lines, expected) in cases {
+            let (path, input) = journal_with(dir.path(), lines);
+            let error = Journal::open(&path, &input).err().unwrap();
+            assert_eq!(error.code, crate::exit::USAGE);
+            assert!(
+                error.message.contains(expected),
+                "{expected}: {}",
+                error.message
+            );
+        }
+        // A last line that never ends is held no further than the bound, then removed as torn.
+        let endless = "y".repeat(3 * MAX_RECORD_BYTES);
+        let (path, input) = journal_with(dir.path(), &[&ok("A"), &endless]);
+        let (_, mut done) = Journal::open(&path, &input).unwrap();
+        assert!(done.take(&digest("A")));
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("yyy"));
+
+        // More distinct ok requests than the bound: an error, not an allocation.
+        let many: Vec<String> = ["A", "B", "C", "D"].iter().map(|l| ok(l)).collect();
+        let mut lines: Vec<&str> = many.iter().map(String::as_str).collect();
+        lines.push("");
+        let (path, input) = journal_with(dir.path(), &lines);
+        let error = Journal::open_with_limit(&path, &input, 3).err().unwrap();
+        assert!(
+            error.message.contains("more than 3 distinct ok requests"),
+            "{}",
+            error.message
+        );
+        assert!(Journal::open_with_limit(&path, &input, 4).is_ok());
+    }
+
+    #[tokio::test]
+    async fn records_are_clipped_far_below_the_read_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, input) = journal_with(dir.path(), &[""]);
+        let (journal, _) = Journal::open(&path, &input).unwrap();
+        let long = "\u{1}é".repeat(1 << 20);
+        let error = ErrorRecord {
+            status: Some(400),
+            code: long.clone(),
+            message: long.clone(),
+            request_id: Some(long.clone()),
+        };
+        let record = Record {
+            line: 1,
+            card_id: &long,
+            code: &long,
+            digest: None,
+            outcome: Outcome::Failed,
+            request_id: Some(&long),
+            attempts: None,
+            error: Some(error),
+        };
+        journal.record(&record).await.unwrap();
+        drop(journal);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last = text.lines().last().unwrap();
+        assert!(last.len() < MAX_RECORD_BYTES, "{}", last.len());
+        let value: serde_json::Value = serde_json::from_str(last).unwrap();
+        assert!(value["card_id"].as_str().unwrap().ends_with('…'));
+        assert!(Journal::open(&path, &input).is_ok());
+    }
+
+    /// What the writer did, on which thread, when.
+    #[derive(Clone, Default)]
+    struct Probe(std::sync::Arc<std::sync::Mutex<Vec<Event>>>);
+
+    /// What (`write`, `sync`), the thread's name, when.
+    type Event = (&'static str, String, Instant);
+
+    impl Probe {
+        fn log(&self, what: &'static str) {
+            let thread = std::thread::current().name().unwrap_or("").to_string();
+            self.0.lock().unwrap().push((what, thread, Instant::now()));
+        }
+
+        fn events(&self) -> Vec<Event> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    impl Sink for Probe {
+        fn append(&mut self, _: &[u8]) -> std::io::Result<()> {
+            self.log("write");
+            Ok(())
+        }
+
+        fn flush_to_disk(&mut self) -> std::io::Result<()> {
+            self.log("sync");
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_writer_thread_writes_at_once_and_syncs_within_a_second_without_more_records() {
+        let probe = Probe::default();
+        let journal = Journal::start(probe.clone(), Path::new("probe")).unwrap();
+        for line in 1..=2 {
+            journal
+                .record(&record(line, None, Outcome::Failed))
+                .await
+                .unwrap();
+            let events = probe.events();
+            let written = events.last().unwrap();
+            assert_eq!(written.0, "write", "written when record() returns");
+            // No further record comes: the writer still syncs, a second after the last sync.
+            tokio::time::sleep(Duration::from_millis(1600)).await;
+            let events = probe.events();
+            let synced = events.last().unwrap();
+            assert_eq!(synced.0, "sync", "{line}");
+            assert!(synced.2.duration_since(written.2) <= Duration::from_millis(1500));
+        }
+        journal.close().await.unwrap();
+        let events = probe.events();
+        assert_eq!(events.iter().filter(|e| e.0 == "write").count(), 2);
+        assert!(
+            events.iter().all(|e| e.1 == WRITER_THREAD),
+            "no journal I/O on the runtime's thread"
+        );
+    }
+
+    /// A disk that fails every `fdatasync`.
+    struct FailingSync;
+
+    impl Sink for FailingSync {
+        fn append(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+
+        fn flush_to_disk(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::other("disk on fire"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_sync_fails_the_next_record_and_the_close() {
+        let journal = Journal::start(FailingSync, Path::new("j")).unwrap();
+        journal
+            .record(&record(1, None, Outcome::Failed))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        let error = journal
+            .record(&record(2, None, Outcome::Failed))
+            .await
+            .err()
+            .unwrap();
+        assert!(error.message.contains("disk on fire"), "{}", error.message);
+        assert_eq!(error.code, crate::exit::OTHER);
+        assert!(journal.close().await.is_err());
+    }
+
+    #[test]
+    fn a_journal_serves_one_run_at_a_time_and_any_input() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
         std::fs::write(&a, "").unwrap();
@@ -357,12 +1131,8 @@ mod tests {
             busy.message
         );
         drop(held);
-        let other = Journal::open(&path, &b).err().unwrap();
-        assert!(
-            other.message.contains("belongs to the input"),
-            "{}",
-            other.message
-        );
+        // An edited or renamed input may reuse the journal: only exact requests are skipped.
+        assert!(Journal::open(&path, &b).is_ok());
         std::fs::write(dir.path().join("not-a-journal"), "hello\n").unwrap();
         let garbage = Journal::open(&dir.path().join("not-a-journal"), &a)
             .err()
@@ -372,5 +1142,22 @@ mod tests {
                 .message
                 .contains("not a wechatpay-card bulk journal")
         );
+    }
+
+    #[test]
+    fn a_version_1_journal_is_read_but_skips_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.jsonl");
+        std::fs::write(&input, "{}\n").unwrap();
+        let path = dir.path().join("journal.jsonl");
+        std::fs::write(
+            &path,
+            "{\"journal\":\"wechatpay-card bulk\",\"version\":1,\"input\":\"/x\"}\n\
+             {\"line\":1,\"card_id\":\"c\",\"code\":\"x\",\"outcome\":\"ok\"}\n\
+             {\"line\":2,\"card_id\":\"c\",\"co\n",
+        )
+        .unwrap();
+        let (_, done) = Journal::open(&path, &input).unwrap();
+        assert!(done.entries.is_empty());
     }
 }

@@ -2,8 +2,8 @@
 //! seconds otherwise (a log file, CI).
 
 use std::io::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Counters of a run, updated by the tasks that finish lines.
@@ -36,8 +36,12 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    /// Starts drawing. `total` is the number of input lines when known.
-    pub(crate) fn start(counters: Arc<Counters>, total: Option<u64>, terminal: bool) -> Self {
+    /// Starts drawing. `total` is the number of input lines once known (counted meanwhile).
+    pub(crate) fn start(
+        counters: Arc<Counters>,
+        total: Arc<OnceLock<u64>>,
+        terminal: bool,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let started = Instant::now();
@@ -54,7 +58,7 @@ impl Progress {
                 if stopped.load(Ordering::Relaxed) {
                     break;
                 }
-                let line = render(&counters, total, started.elapsed());
+                let line = render(&counters, total.get().copied(), started.elapsed());
                 let mut stderr = std::io::stderr().lock();
                 // Progress is best effort: a closed stderr must not stop the run.
                 let _ = if terminal {
@@ -83,7 +87,9 @@ impl Progress {
     }
 }
 
-/// `done/total (x%) · n/s · f failed · ETA`
+/// `done/total (x%) · n/s · f failed · ETA`, drawn while the run goes on: the percentage is
+/// rounded down and stops at 99.9% (100% only once the run has ended, which the final
+/// summary says), whatever the counts (blank lines, a file grown since it was counted).
 pub(crate) fn render(counters: &Counters, total: Option<u64>, elapsed: Duration) -> String {
     let (succeeded, failed, skipped) =
         (counters.succeeded(), counters.failed(), counters.skipped());
@@ -92,10 +98,8 @@ pub(crate) fn render(counters: &Counters, total: Option<u64>, elapsed: Duration)
     let rate = done_now as f64 / elapsed.as_secs_f64().max(0.001);
     let mut line = match total {
         Some(total) if total > 0 => {
-            format!(
-                "{done}/{total} lines ({:.1}%)",
-                done as f64 * 100.0 / total as f64
-            )
+            let tenths = (u128::from(done) * 1000 / u128::from(total)).min(999);
+            format!("{done}/{total} lines ({}.{}%)", tenths / 10, tenths % 10)
         }
         _ => format!("{done} lines"),
     };
@@ -136,5 +140,23 @@ mod tests {
             render(&c, None, Duration::from_secs(10)),
             "200 lines, 10/s, 10 failed, 100 skipped"
         );
+    }
+
+    #[test]
+    fn never_shows_100_percent_while_running() {
+        let c = Counters::default();
+        c.succeeded.store(9999, Ordering::Relaxed);
+        let line = render(&c, Some(10_000), Duration::from_secs(1));
+        assert!(line.starts_with("9999/10000 lines (99.9%)"), "{line}");
+        c.skipped.store(1, Ordering::Relaxed);
+        let line = render(&c, Some(10_000), Duration::from_secs(1));
+        assert!(line.starts_with("10000/10000 lines (99.9%)"), "{line}");
+        c.skipped.store(u64::MAX / 2, Ordering::Relaxed);
+        let line = render(&c, Some(3), Duration::from_secs(1));
+        assert!(line.contains("(99.9%)"), "{line}");
+        c.succeeded.store(1, Ordering::Relaxed);
+        c.skipped.store(0, Ordering::Relaxed);
+        let line = render(&c, Some(3), Duration::from_secs(1));
+        assert!(line.starts_with("1/3 lines (33.3%)"), "{line}");
     }
 }
