@@ -4,7 +4,8 @@
 //! WeChat Pay APIv3 has no test environment. A [`Sandbox`] is a real HTTP server on loopback
 //! that serves `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…` as
 //! WeChat Pay does: it verifies the merchant's request signature (over the request-target
-//! exactly as received) and its timestamp, checks the headers, parameters and body against the
+//! exactly as received) and its timestamp, refuses a replayed nonce, checks the headers (a
+//! `User-Agent` among them, as WeChat Pay requires), parameters and body against the
 //! endpoint's JSON Schema, decrypts the sensitive fields with its WeChat Pay key, applies the
 //! update to the cards it keeps in memory, encrypts the answer's sensitive fields for the
 //! merchant and signs every answer, errors included. It can inject faults ([`Faults`]: 500s,

@@ -7,8 +7,9 @@
 //! nonce forgotten: the sandbox never accepts a replay.
 //!
 //! An entry is a 64-bit keyed hash of the nonce (SipHash with a random key per sandbox), not the
-//! nonce itself: 24-odd bytes an entry whatever the nonce's length. Two different nonces share a
-//! hash with a probability of about `entries / 2^64` per request: never, in practice.
+//! nonce itself: about 36 bytes an entry (a set slot and a heap slot) whatever the nonce's
+//! length. Two different nonces share a hash with a probability of about `entries / 2^64` per
+//! request: never, in practice.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
