@@ -28,7 +28,9 @@ pub(crate) struct SandboxArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     listen: SocketAddr,
 
-    /// Directory to write the generated keys and the `env` file to (created if missing).
+    /// Directory to write the generated keys and the `env` file to (created if missing, mode
+    /// 0700). An existing one must be this user's, not group- or world-writable, and not a
+    /// symbolic link; a file in it that is a symbolic link is refused, never followed.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
 
@@ -131,6 +133,9 @@ pub(crate) enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The state directory, or a file in it, is not safe to write keys to.
+    #[error("refusing to write to {}: {reason}", path.display())]
+    Unsafe { path: PathBuf, reason: String },
     /// stdout is closed, or signals cannot be listened to.
     #[error("{what}")]
     Io {
@@ -201,6 +206,8 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<(), Error> {
         None => None,
     };
 
+    // Listening for Ctrl-C and SIGTERM before the base URL says the sandbox is up.
+    let stop = StopSignals::listen()?;
     // The first line on stdout, at once: scripts wait for it.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", sandbox.base_url())
@@ -212,7 +219,7 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<(), Error> {
     drop(stdout);
     announce(&sandbox, env_file.as_deref());
 
-    wait_for_stop().await?;
+    stop.wait().await?;
     eprintln!("stopping: letting requests in flight finish");
     let stats = sandbox.stats();
     sandbox.shutdown().await;
@@ -222,6 +229,9 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<(), Error> {
     );
     Ok(())
 }
+
+/// How many cards the start-up message lists; the rest are counted.
+const CARDS_LISTED: usize = 5;
 
 /// What a person starting it wants to know, on stderr. No key.
 fn announce(sandbox: &Sandbox, env_file: Option<&Path>) {
@@ -234,10 +244,19 @@ fn announce(sandbox: &Sandbox, env_file: Option<&Path>) {
     } else {
         eprintln!("  WeChat Pay key id     {}", creds.wechatpay_key_id);
     }
-    for card in sandbox.cards() {
+    let cards = sandbox.cards();
+    eprintln!("  cards                 {}", cards.len());
+    for card in cards.iter().take(CARDS_LISTED) {
         eprintln!(
             "  card                  {} (card_id {}, brand_id {}, openid {})",
             card.user_card_code, card.card_id, card.brand_id, card.openid
+        );
+    }
+    if cards.len() > CARDS_LISTED {
+        eprintln!(
+            "                        … and {} more (GET {}/_sandbox/user-cards lists them)",
+            cards.len() - CARDS_LISTED,
+            sandbox.base_url()
         );
     }
     match env_file {
@@ -256,24 +275,52 @@ fn announce(sandbox: &Sandbox, env_file: Option<&Path>) {
     eprintln!("Ctrl-C or SIGTERM stops it.");
 }
 
-/// Ctrl-C, or SIGTERM on Unix.
-async fn wait_for_stop() -> Result<(), Error> {
-    let signal_error = |source| Error::Io {
-        what: "cannot listen for Ctrl-C / SIGTERM",
-        source,
-    };
+/// Ctrl-C, or SIGTERM on Unix, listened to from creation: a signal that comes as soon as the
+/// base URL is printed (a script that starts the sandbox and stops it at once) stops it
+/// gracefully rather than killing it.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.map_err(signal_error),
-            _ = terminate.recv() => Ok(()),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn signal_error(source: std::io::Error) -> Error {
+        Error::Io {
+            what: "cannot listen for Ctrl-C / SIGTERM",
+            source,
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(signal_error)
+
+    fn listen() -> Result<Self, Error> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).map_err(Self::signal_error)?,
+                terminate: signal(SignalKind::terminate()).map_err(Self::signal_error)?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
+        }
+    }
+
+    async fn wait(mut self) -> Result<(), Error> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => Ok(()),
+                _ = self.terminate.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            tokio::signal::ctrl_c().await.map_err(Self::signal_error)
+        }
     }
 }
 
@@ -282,31 +329,185 @@ fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
-/// Writes `contents` to `path`, readable by the owner only when `private`.
+/// Writes `contents` to `path`, readable by the owner only when `private`, without following
+/// a symbolic link: an existing `path` must be a regular file (a symbolic link planted there is
+/// refused, its target untouched); the contents go to a new file (`create_new`: `O_CREAT |
+/// O_EXCL`, which never follows a link) beside it, renamed over `path` once written, so `path`
+/// is replaced, never written through. The directory is one [`prepare_state_dir`] checked.
 fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), Error> {
     let error = |source| Error::Write {
         path: path.to_owned(),
         source,
     };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(Error::Unsafe {
+                path: path.to_owned(),
+                reason: "it is a symbolic link (remove it: the sandbox does not write through \
+                         links)"
+                    .to_owned(),
+            });
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(Error::Unsafe {
+                path: path.to_owned(),
+                reason: "it exists and is not a regular file".to_owned(),
+            });
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(error(e)),
+    }
+    let (temporary, mut file) = new_file_beside(path, private).map_err(error)?;
+    let written = file
+        .write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error(e));
+    }
+    Ok(())
+}
+
+/// A new file beside `path` (`.NAME.PID.N.tmp`), created exclusively with the final mode.
+fn new_file_beside(path: &Path, private: bool) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut last = None;
+    for attempt in 0..16 {
+        let temporary =
+            path.with_file_name(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+            let mode = if private { 0o600 } else { 0o644 };
+            options.mode(mode);
+            match options.open(&temporary) {
+                Ok(file) => {
+                    // The umask may have taken bits off: the mode is the one asked.
+                    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+                    return Ok((temporary, file));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = private;
+            match options.open(&temporary) {
+                Ok(file) => return Ok((temporary, file)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+}
+
+/// Why a state directory is not safe to write keys to, from its metadata (`None`: it is).
+#[cfg(unix)]
+fn unsafe_state_dir(meta: &std::fs::Metadata, user: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    if meta.file_type().is_symlink() {
+        return Some(
+            "it is a symbolic link (give the directory itself: the sandbox does not follow links \
+             to write its keys)"
+                .to_owned(),
+        );
+    }
+    if !meta.is_dir() {
+        return Some("it is not a directory".to_owned());
+    }
+    if meta.uid() != user {
+        return Some(format!(
+            "it is owned by uid {}, not by this user (uid {user})",
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Some(format!(
+            "it is group- or world-writable (mode {mode:03o}): another user could plant links \
+             or files in it (chmod go-w, or give a new directory)"
+        ));
+    }
+    None
+}
+
+/// Creates the state directory (mode 0700, and its missing parents) or checks the existing one
+/// with [`unsafe_state_dir`]. Returns it absolute.
+fn prepare_state_dir(dir: &Path) -> Result<PathBuf, Error> {
+    let write_error = |source| Error::Write {
+        path: dir.to_owned(),
+        source,
+    };
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt as _;
+                builder.mode(0o700);
+            }
+            builder.create(dir).map_err(write_error)?;
+            std::fs::symlink_metadata(dir).map_err(write_error)?
+        }
+        Err(e) => return Err(write_error(e)),
+    };
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        let mode = if private { 0o600 } else { 0o644 };
-        options.mode(mode);
-        let mut file = options.open(path).map_err(error)?;
-        // An existing file keeps its mode on open: set it.
-        file.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(error)?;
-        file.write_all(contents.as_bytes()).map_err(error)
+        let user = current_uid().map_err(write_error)?;
+        if let Some(reason) = unsafe_state_dir(&meta, user) {
+            return Err(Error::Unsafe {
+                path: dir.to_owned(),
+                reason,
+            });
+        }
     }
     #[cfg(not(unix))]
     {
-        let _ = private;
-        let mut file = options.open(path).map_err(error)?;
-        file.write_all(contents.as_bytes()).map_err(error)
+        if !meta.is_dir() {
+            return Err(Error::Unsafe {
+                path: dir.to_owned(),
+                reason: "it is not a directory".to_owned(),
+            });
+        }
     }
+    std::fs::canonicalize(dir).map_err(write_error)
+}
+
+/// This process's user id (std has no `getuid`, and `unsafe` is forbidden here): on Linux from
+/// `/proc/self/status` (the effective uid); elsewhere the owner of a file this process creates
+/// in the system's temporary directory, and removes at once.
+#[cfg(unix)]
+fn current_uid() -> std::io::Result<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(uid) = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            .and_then(|euid| euid.parse().ok())
+    {
+        return Ok(uid);
+    }
+    let probe =
+        std::env::temp_dir().join(format!(".wechatpay-card-uid.{}.tmp", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)?;
+    let uid = file.metadata().map(|m| m.uid());
+    let _ = std::fs::remove_file(&probe);
+    uid
 }
 
 /// Writes the keys the sandbox made and the `env` file; returns the `env` file's path.
@@ -316,14 +517,7 @@ fn write_state(
     creds: &Credentials,
     wechatpay_key_generated: bool,
 ) -> Result<PathBuf, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let dir = std::fs::canonicalize(dir).map_err(|source| Error::Write {
-        path: dir.to_owned(),
-        source,
-    })?;
+    let dir = prepare_state_dir(dir)?;
     let path = |name: &str| dir.join(name);
     let mut env = vec![
         "# Written by `wechatpay-card sandbox`: `set -a; . THIS_FILE; set +a` points the client at it.".to_owned(),
@@ -400,6 +594,36 @@ mod tests {
         assert!(rate("-0.1").is_err());
         assert!(rate("NaN").is_err());
         assert!(rate("half").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_dir_of_another_user_or_writable_by_others_is_refused() {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let me = meta.uid();
+        assert_eq!(unsafe_state_dir(&meta, me), None);
+        let other = unsafe_state_dir(&meta, me.wrapping_add(1)).unwrap();
+        assert!(other.contains(&format!("owned by uid {me}")), "{other}");
+        for mode in [0o775, 0o757, 0o777] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let reason = unsafe_state_dir(&meta, me).unwrap();
+            assert!(reason.contains("writable"), "{mode:o}: {reason}");
+        }
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let reason = unsafe_state_dir(&std::fs::symlink_metadata(&link).unwrap(), me).unwrap();
+        assert!(reason.contains("symbolic link"), "{reason}");
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let reason = unsafe_state_dir(&std::fs::symlink_metadata(&file).unwrap(), me).unwrap();
+        assert!(reason.contains("not a directory"), "{reason}");
+        assert_eq!(current_uid().unwrap(), me, "tempdir is ours");
     }
 
     #[test]

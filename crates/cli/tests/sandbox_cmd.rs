@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 
 use common::{BIN, Running, fixture, source_env};
@@ -77,6 +78,7 @@ impl Client {
             )
             .header("Accept", "application/json")
             .header("Content-Type", "application/json")
+            .header("User-Agent", "wechatpay-card-tests/0.1")
             .header("Wechatpay-Serial", phone.key_id)
             .body(body)
             .send()
@@ -113,7 +115,10 @@ async fn serves_the_client_its_env_file_describes_and_stops_on_sigterm() {
     assert!(env["WECHATPAY_PUBLIC_KEY_ID"].starts_with("PUB_KEY_ID_"));
     assert!(!env.contains_key("WECHATPAY_PLATFORM_CERT"));
     #[cfg(unix)]
-    assert_eq!(mode(&env["WECHATPAY_PRIVATE_KEY"]), 0o600);
+    {
+        assert_eq!(mode(&env["WECHATPAY_PRIVATE_KEY"]), 0o600);
+        assert_eq!(mode(state.to_str().unwrap()), 0o700, "created private");
+    }
     assert!(
         std::fs::read_to_string(&env["WECHATPAY_PRIVATE_KEY"])
             .unwrap()
@@ -262,4 +267,160 @@ fn help_version_and_bad_options() {
     let bad = run(&["sandbox", "--mchid", "19-00"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8(bad.stderr).unwrap().contains("mchid"));
+}
+
+/// Runs `wechatpay-card sandbox ARGS`, expected to fail at start: its exit status, stdout and
+/// stderr (killed, and the test failed, if it is still running after 20 s).
+fn run_failing(args: &[&str]) -> (Option<i32>, String, String) {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let mut child = Command::new(BIN)
+        .arg("sandbox")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("sandbox {args:?} did not stop: it started");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status.code(), stdout, stderr)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_planted_in_the_state_dir_is_refused_and_its_target_untouched() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let planted = state.join("merchant_private_key.pem");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+
+    let (code, stdout, stderr) = run_failing(&["--state-dir", state.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.is_empty(), "no base URL: {stdout}");
+    assert!(
+        stderr.contains("merchant_private_key.pem") && stderr.contains("symbolic link"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(mode(victim.to_str().unwrap()), 0o644);
+    assert!(
+        std::fs::symlink_metadata(&planted)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(!stderr.contains("PRIVATE KEY"), "{stderr}");
+
+    // A regular file left there (a previous run's) is replaced, with the private mode.
+    std::fs::remove_file(&planted).unwrap();
+    std::fs::write(&planted, "old").unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let running = Running::start(&["--state-dir", state.to_str().unwrap()]);
+    assert!(
+        std::fs::read_to_string(&planted)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    assert_eq!(mode(planted.to_str().unwrap()), 0o600);
+    assert!(running.terminate().0.success());
+    // No temporary file left behind.
+    let names: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_state_dir_others_can_write_to_or_a_linked_one_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, _, stderr) = run_failing(&["--state-dir", shared.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("world-writable"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&shared).unwrap().count(),
+        0,
+        "nothing written"
+    );
+
+    let private = dir.path().join("private");
+    std::fs::create_dir(&private).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&private, &link).unwrap();
+    let (code, _, stderr) = run_failing(&["--state-dir", link.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&private).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn thousands_of_cards_are_counted_and_only_the_first_few_listed() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sandbox/fixtures/default-cards.json");
+    let card: serde_json::Value =
+        serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(fixture).unwrap())
+            .unwrap()
+            .remove(0);
+    let cards: Vec<serde_json::Value> = (0..2000)
+        .map(|i| {
+            let mut card = card.clone();
+            card["user_card_code"] = serde_json::json!(format!("C{i:06}"));
+            card
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cards.json");
+    std::fs::write(&file, serde_json::to_string(&cards).unwrap()).unwrap();
+
+    let running = Running::start(&["--cards", file.to_str().unwrap()]);
+    let (status, stderr) = running.terminate();
+    assert!(status.success(), "{stderr}");
+    let listed: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.trim_start().starts_with("card "))
+        .collect();
+    assert_eq!(listed.len(), 5, "{stderr}");
+    assert!(listed[0].contains("C000000"), "{stderr}");
+    assert!(stderr.contains("cards                 2000"), "{stderr}");
+    assert!(stderr.contains("… and 1995 more"), "{stderr}");
+    assert!(stderr.lines().count() < 30, "{stderr}");
 }

@@ -1,8 +1,6 @@
 //! Answers as WeChat Pay writes them: error bodies, `Request-ID`, and the signature headers on
 //! every one of them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
@@ -97,6 +95,28 @@ impl ApiError {
         }
     }
 
+    /// 400 `INVALID_REQUEST` for a header that breaks the APIv3 rules (the page assigns header
+    /// problems to INVALID_REQUEST, "HTTP 请求不符合微信支付 APIv3 接口规则"), naming the header in
+    /// `detail` (`location` header). `message` is given whole.
+    pub(crate) fn header(
+        field: &str,
+        value: Option<serde_json::Value>,
+        issue: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_REQUEST",
+            message: message.into(),
+            detail: Some(Box::new(ErrorDetail {
+                field: Some(field.to_owned()),
+                value,
+                issue: Some(issue.into()),
+                location: Some(Location::Header.as_str().to_owned()),
+            })),
+        }
+    }
+
     /// 400 `INVALID_REQUEST`.
     pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
@@ -125,6 +145,18 @@ impl ApiError {
         )
     }
 
+    /// 429 `RATELIMIT_EXCEEDED`: the memory of nonces within the window is full.
+    pub(crate) fn too_many_nonces(capacity: usize) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATELIMIT_EXCEEDED",
+            format!(
+                "请求频率超过限制 (rate limit exceeded): the sandbox remembers the nonces of at \
+                 most {capacity} requests within the 300 s window, retry later"
+            ),
+        )
+    }
+
     /// 500 `SYSTEM_ERROR`.
     pub(crate) fn system(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", message)
@@ -142,23 +174,24 @@ impl ApiError {
     }
 }
 
-/// Unique `Request-ID`s: a random prefix per sandbox and a counter, 32 uppercase hex digits.
-pub(crate) struct RequestIds {
-    prefix: u64,
-    next: AtomicU64,
-}
+/// `Request-ID`s: 128 random bits from the operating system's generator (through aws-lc-rs),
+/// 32 uppercase hex digits. Unpredictable, so an id says nothing of the requests before it,
+/// and unique in practice (a collision is a 2^-64 event after 2^32 ids).
+pub(crate) struct RequestIds;
 
 impl RequestIds {
-    pub(crate) fn new() -> Self {
-        Self {
-            prefix: fastrand::u64(..),
-            next: AtomicU64::new(1),
-        }
-    }
-
     pub(crate) fn next(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{:016X}{n:016X}", self.prefix)
+        let mut bytes = [0u8; 16];
+        if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+            // The system generator does not fail once the process runs; should it, an id is
+            // still needed: fastrand's generator, seeded per thread from the OS.
+            bytes = fastrand::u128(..).to_be_bytes();
+        }
+        let mut id = String::with_capacity(32);
+        for byte in bytes {
+            id.push_str(&format!("{byte:02X}"));
+        }
+        id
     }
 }
 
@@ -242,12 +275,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn request_ids_are_unique() {
-        let ids = RequestIds::new();
-        let a = ids.next();
-        let b = ids.next();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 32);
+    fn request_ids_are_random_not_counted() {
+        let ids: Vec<String> = (0..64).map(|_| RequestIds.next()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase())
+            );
+        }
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        // A counter shares its first half between consecutive ids, and they differ by one;
+        // random ids share no prefix of 8 digits (a 2^-32 chance per pair).
+        for pair in ids.windows(2) {
+            assert_ne!(pair[0][..8], pair[1][..8], "{pair:?}");
+            let (a, b) = (
+                u128::from_str_radix(&pair[0], 16).unwrap(),
+                u128::from_str_radix(&pair[1], 16).unwrap(),
+            );
+            assert_ne!(b.wrapping_sub(a), 1, "{pair:?}");
+        }
     }
 
     #[test]

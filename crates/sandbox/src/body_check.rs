@@ -108,6 +108,17 @@ impl BodyChecker {
             )
         })?;
 
+        // A key given twice would read two ways (serde_json keeps the last one, another parser
+        // the first): refused at any depth, before anything reads the body.
+        if let Some(field) = duplicate_key(bytes) {
+            return Err(ApiError::param(
+                Location::Body,
+                Some(field),
+                None,
+                "is given more than once (duplicate JSON key)",
+            ));
+        }
+
         let mut problems = Vec::new();
         for error in self.validator.iter_errors(&value) {
             schema_problems(&error, &mut problems);
@@ -189,6 +200,128 @@ impl BodyChecker {
             )
         };
         error
+    }
+}
+
+/// Longest field path named for a duplicate key (the key itself is the sender's text).
+const MAX_PATH_CHARS: usize = 256;
+
+/// The path (`a.b[0].c`) of the first key given twice in one object, at any depth, of a body
+/// already known to be JSON within the parser's depth limit.
+fn duplicate_key(bytes: &[u8]) -> Option<String> {
+    use serde::de::DeserializeSeed as _;
+    let walk = KeyWalk {
+        at: &std::cell::RefCell::new(Vec::new()),
+        found: &std::cell::RefCell::new(None),
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    // The only error a valid body can give here is the one the walk raises on a duplicate.
+    let _ = walk.deserialize(&mut deserializer);
+    walk.found.take()
+}
+
+/// One step of the path to a value.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// `a.b[0].c`, at most [`MAX_PATH_CHARS`] characters.
+fn path_of(steps: &[Step]) -> String {
+    let mut path = String::new();
+    for step in steps {
+        match step {
+            Step::Key(key) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Step::Index(i) => path.push_str(&format!("[{i}]")),
+        }
+        if path.chars().count() > MAX_PATH_CHARS {
+            let mut short: String = path.chars().take(MAX_PATH_CHARS).collect();
+            short.push('…');
+            return short;
+        }
+    }
+    path
+}
+
+/// A walk over a JSON value that fails at the first object key seen twice, recording its path.
+/// The path so far is a stack of steps, formatted only when a duplicate is found.
+#[derive(Clone, Copy)]
+struct KeyWalk<'a> {
+    at: &'a std::cell::RefCell<Vec<Step>>,
+    found: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyWalk<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyWalk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        loop {
+            self.at.borrow_mut().push(Step::Index(index));
+            let more = seq.next_element_seed(self)?.is_some();
+            self.at.borrow_mut().pop();
+            if !more {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Keys compared as parsed: `"a"` and `"\u0061"` are one key.
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let duplicate = !seen.insert(key.clone());
+            self.at.borrow_mut().push(Step::Key(key));
+            if duplicate {
+                *self.found.borrow_mut() = Some(path_of(&self.at.borrow()));
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            map.next_value_seed(self)?;
+            self.at.borrow_mut().pop();
+        }
+        Ok(())
     }
 }
 
@@ -361,6 +494,54 @@ mod tests {
         assert!(c.is_sensitive("phone_number"));
         assert!(!c.is_sensitive("phone_number_2"));
         assert!(!c.is_sensitive("user_information.custom_field_list[3].name"));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_any_depth() {
+        let c = checker();
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"brand_id":"9999","openid":"o","level":"金卡","brand_id":"1004"}"#,
+                "brand_id",
+            ),
+            // The same key once escaped: one key once parsed.
+            (r#"{"brand_id":"1004","openid":"o","openid":"p"}"#, "openid"),
+            (
+                r#"{"brand_id":"1004","openid":"o","brand\u005fid":"9999"}"#,
+                "brand_id",
+            ),
+            (
+                r#"{"brand_id":"1004","openid":"o","valid_date_information":{"type":"FIX_TERM","type":"PERMANENT"}}"#,
+                "valid_date_information.type",
+            ),
+            (
+                r#"{"brand_id":"1004","openid":"o","user_information":{"custom_field_list":[{"name":"a","user_chosen_values":[]},{"name":"b","name":"c","user_chosen_values":[]}]}}"#,
+                "user_information.custom_field_list[1].name",
+            ),
+            // Not a field of the page, not at the top: still a duplicate first.
+            (r#"{"x":[[{"y":1,"y":2}]]}"#, "x[0][0].y"),
+        ];
+        for (body, field) in cases {
+            let error = c.check(body.as_bytes()).unwrap_err();
+            assert_eq!(error.code, "PARAM_ERROR", "{body}");
+            assert_eq!(detail(&error), (Some(*field), None, "body"), "{body}");
+            assert!(
+                error.message.contains("more than once"),
+                "{}",
+                error.message
+            );
+        }
+        // The same key in two objects is not a duplicate.
+        let body = r#"{"brand_id":"1004","openid":"o","user_information":{"custom_field_list":[{"name":"a","user_chosen_values":["x"]},{"name":"b","user_chosen_values":["y"]}]}}"#;
+        assert!(c.check(body.as_bytes()).is_ok());
+        // A long key is named in at most 256 characters.
+        let long = "k".repeat(1000);
+        let body = format!(r#"{{"{long}":1,"{long}":2}}"#);
+        let field = detail(&c.check(body.as_bytes()).unwrap_err())
+            .0
+            .unwrap()
+            .to_owned();
+        assert_eq!(field.chars().count(), 257);
     }
 
     #[test]

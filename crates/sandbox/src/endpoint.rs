@@ -9,7 +9,9 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+#[cfg(test)]
+use http::HeaderValue;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use http::request::Parts;
 use http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt as _;
@@ -18,11 +20,12 @@ use wechatpay_card_models::{
     Endpoint, SensitiveFields, Timestamp, UpdateUserCard, UpdateUserCardBody,
     UpdateUserCardRequest, UserCard, Validate,
 };
-use wechatpay_signing::AuthorizationHeader;
 use wechatpay_signing::header::SERIAL;
+use wechatpay_signing::{AuthorizationHeader, DEFAULT_WINDOW};
 
 use crate::answer::{self, ApiError, Location};
 use crate::faults::{Draw, SignatureFault};
+use crate::nonces::NonceRefusal;
 use crate::server::{ConnectionKiller, Shared};
 use crate::store::Refusal;
 
@@ -243,7 +246,7 @@ fn process(shared: &Shared, parts: &Parts, body: &[u8]) -> Outcome {
 
 fn check_and_apply(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     authenticate(shared, parts, body)?;
-    check_media_types(&parts.headers)?;
+    check_headers(&parts.headers)?;
     let (user_card_code, card_id) = parameters(parts)?;
     let checked = shared.bodies.check(body)?;
     let mut update = checked.body;
@@ -282,9 +285,27 @@ fn unix_millis() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The request-target as received: origin-form (`/path?query`, percent-encoding included, as
+/// hyper keeps it) or, when the request line carried an absolute URL
+/// (`PATCH http://host/v3/…?… HTTP/1.1`), that URL (the scheme in lower case).
+fn request_target(uri: &http::Uri) -> String {
+    if uri.scheme().is_some() {
+        return uri.to_string();
+    }
+    uri.path_and_query()
+        .map_or_else(|| uri.path(), |pq| pq.as_str())
+        .to_owned()
+}
+
 /// The merchant's signature: one `Authorization` header of the scheme, for this merchant and
 /// certificate, within 5 minutes, verifying over `METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n` with
-/// the request-target exactly as received.
+/// the request-target exactly as received, and a nonce not seen within the window (a replay).
 fn authenticate(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<(), ApiError> {
     let keys = &shared.keys;
     let mut values = parts.headers.get_all(AUTHORIZATION).iter();
@@ -310,22 +331,66 @@ fn authenticate(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<(), ApiEr
             echo(header.serial())
         )));
     }
-    // The request-target as received: hyper keeps it as sent, percent-encoding included.
-    let url = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+    let now = unix_seconds();
+    let url = request_target(&parts.uri);
     header
-        .verify(&keys.merchant_key, parts.method.as_str(), url, body)
-        .map_err(|e| ApiError::sign(e.to_string()))
+        .verify_at(
+            &keys.merchant_key,
+            parts.method.as_str(),
+            &url,
+            body,
+            now,
+            DEFAULT_WINDOW,
+        )
+        .map_err(|e| ApiError::sign(e.to_string()))?;
+    // Only a verified request spends its nonce: a forger cannot block a merchant's next one.
+    shared
+        .nonces
+        .admit(
+            header.nonce(),
+            header.timestamp(),
+            DEFAULT_WINDOW.as_secs(),
+            now,
+        )
+        .map_err(|refusal| match refusal {
+            NonceRefusal::Replayed => ApiError::sign(format!(
+                "nonce_str \"{}\" was already used within the {} s window: a replayed request",
+                echo(header.nonce()),
+                DEFAULT_WINDOW.as_secs()
+            )),
+            NonceRefusal::Full => ApiError::too_many_nonces(shared.nonces.capacity()),
+        })
 }
 
-/// `Accept` must accept `application/json`; `Content-Type` must be `application/json`
-/// (`charset=utf-8` allowed).
-fn check_media_types(headers: &HeaderMap) -> Result<(), ApiError> {
-    let header_error = |name: &str, issue: String| {
-        ApiError::param(Location::Header, Some(name.to_owned()), None, issue)
-    };
+/// A header that breaks the APIv3 rules: 400 `INVALID_REQUEST` naming it.
+fn header_error(name: &str, issue: &str) -> ApiError {
+    ApiError::header(name, None, issue, format!("{name}: {issue}"))
+}
+
+/// `User-Agent` and `Accept` must be there (WeChat Pay: "Http头缺少Accept或User-Agent"), and
+/// then: /// `Accept` must accept `application/json`; `Content-Type` must be `application/json`
+/// (`charset=utf-8` allowed). Each problem is a 400 `INVALID_REQUEST`, as the page assigns
+/// header problems.
+fn check_headers(headers: &HeaderMap) -> Result<(), ApiError> {
+    for name in [USER_AGENT, ACCEPT] {
+        let present = headers
+            .get_all(&name)
+            .iter()
+            .any(|value| !value.as_bytes().trim_ascii().is_empty());
+        if !present {
+            let name = if name == USER_AGENT {
+                "User-Agent"
+            } else {
+                "Accept"
+            };
+            return Err(ApiError::header(
+                name,
+                None,
+                "is required",
+                "Http头缺少Accept或User-Agent",
+            ));
+        }
+    }
     let accepts_json = headers.get_all(ACCEPT).iter().any(|value| {
         value.to_str().is_ok_and(|v| {
             v.split(',')
@@ -335,7 +400,7 @@ fn check_media_types(headers: &HeaderMap) -> Result<(), ApiError> {
     if !accepts_json {
         return Err(header_error(
             "Accept",
-            "must be application/json (请设置为application/json)".to_owned(),
+            "must be application/json (请设置为application/json)",
         ));
     }
     let mut types = headers.get_all(CONTENT_TYPE).iter();
@@ -357,8 +422,7 @@ fn check_media_types(headers: &HeaderMap) -> Result<(), ApiError> {
     if !good {
         return Err(header_error(
             "Content-Type",
-            "must be application/json (charset=utf-8 allowed) (请设置为application/json)"
-                .to_owned(),
+            "must be application/json (charset=utf-8 allowed) (请设置为application/json)",
         ));
     }
     Ok(())
@@ -474,11 +538,9 @@ fn decrypt_fields(
         .get(SERIAL)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"));
     let Some(serial) = serial else {
-        return Err(ApiError::param(
-            Location::Header,
-            Some(SERIAL.to_owned()),
-            None,
-            format!(
+        return Err(header_error(
+            SERIAL,
+            &format!(
                 "is required: the id of the WeChat Pay key sensitive fields are encrypted with \
                  ({key_id})"
             ),
@@ -488,14 +550,15 @@ fn decrypt_fields(
         return Ok(());
     }
     if serial.trim() != key_id {
-        return Err(ApiError::param(
-            Location::Header,
-            Some(SERIAL.to_owned()),
+        let issue = format!(
+            "does not name the WeChat Pay key ({key_id}); the sensitive fields must be encrypted \
+             with it"
+        );
+        return Err(ApiError::header(
+            SERIAL,
             Some(serde_json::json!(echo(serial))),
-            format!(
-                "does not name the WeChat Pay key ({key_id}); the sensitive fields must be \
-                 encrypted with it"
-            ),
+            &issue,
+            format!("{SERIAL}: {issue}"),
         ));
     }
     let max = shared.keys.merchant_key.max_plaintext_len();
@@ -553,13 +616,14 @@ mod tests {
     fn media_types() {
         let check = |accept: Option<&str>, content_type: Option<&str>| {
             let mut headers = HeaderMap::new();
+            headers.insert(USER_AGENT, "test".parse().unwrap());
             if let Some(a) = accept {
                 headers.insert(ACCEPT, a.parse().unwrap());
             }
             if let Some(c) = content_type {
                 headers.insert(CONTENT_TYPE, c.parse().unwrap());
             }
-            check_media_types(&headers)
+            check_headers(&headers)
                 .err()
                 .and_then(|e| e.detail)
                 .and_then(|d| d.field)
@@ -584,6 +648,48 @@ mod tests {
             check(json, Some("application/json; charset=gbk")).as_deref(),
             Some("Content-Type")
         );
+    }
+
+    #[test]
+    fn a_missing_user_agent_or_accept_is_an_invalid_request() {
+        let json = HeaderValue::from_static("application/json");
+        let agent = HeaderValue::from_static("curl/8.5");
+        for (accept, user_agent, field) in [
+            (None, Some(&agent), "Accept"),
+            (Some(&json), None, "User-Agent"),
+            (None, None, "User-Agent"),
+            (
+                Some(&json),
+                Some(&HeaderValue::from_static("")),
+                "User-Agent",
+            ),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, json.clone());
+            if let Some(a) = accept {
+                headers.insert(ACCEPT, a.clone());
+            }
+            if let Some(u) = user_agent {
+                headers.insert(USER_AGENT, u.clone());
+            }
+            let error = check_headers(&headers).unwrap_err();
+            assert_eq!(
+                (error.status, error.code, error.message.as_str()),
+                (
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REQUEST",
+                    "Http头缺少Accept或User-Agent"
+                )
+            );
+            let detail = error.detail.unwrap();
+            assert_eq!(detail.field.as_deref(), Some(field));
+            assert_eq!(detail.location.as_deref(), Some("header"));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, json.clone());
+        headers.insert(ACCEPT, json);
+        headers.insert(USER_AGENT, agent);
+        assert!(check_headers(&headers).is_ok());
     }
 
     #[test]

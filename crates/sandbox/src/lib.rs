@@ -4,7 +4,8 @@
 //! WeChat Pay APIv3 has no test environment. A [`Sandbox`] is a real HTTP server on loopback
 //! that serves `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…` as
 //! WeChat Pay does: it verifies the merchant's request signature (over the request-target
-//! exactly as received) and its timestamp, checks the headers, parameters and body against the
+//! exactly as received) and its timestamp, refuses a replayed nonce, checks the headers (a
+//! `User-Agent` among them, as WeChat Pay requires), parameters and body against the
 //! endpoint's JSON Schema, decrypts the sensitive fields with its WeChat Pay key, applies the
 //! update to the cards it keeps in memory, encrypts the answer's sensitive fields for the
 //! merchant and signs every answer, errors included. It can inject faults ([`Faults`]: 500s,
@@ -34,6 +35,7 @@
 //!     .header("Authorization", signer.authorization("PATCH", url, body.as_bytes())?)
 //!     .header("Accept", "application/json")
 //!     .header("Content-Type", "application/json")
+//!     .header("User-Agent", "my-app/1.0") // WeChat Pay refuses a request without one
 //!     .header("Wechatpay-Serial", &creds.wechatpay_key_id)
 //!     .body(body)
 //!     .send()
@@ -68,6 +70,7 @@ mod credentials;
 mod endpoint;
 mod error;
 mod faults;
+mod nonces;
 mod server;
 mod store;
 
@@ -86,6 +89,7 @@ pub use credentials::{Credentials, DEFAULT_MCHID};
 pub use endpoint::{MAX_BODY_BYTES, READ_TIMEOUT};
 pub use error::SandboxError;
 pub use faults::Faults;
+pub use nonces::NONCE_CAPACITY;
 pub use server::{LISTEN_BACKLOG, MAX_CONNECTIONS, MAX_HEAD_BYTES};
 pub use store::default_cards;
 
@@ -220,6 +224,7 @@ pub struct SandboxBuilder {
     cards_file: Option<PathBuf>,
     faults: Faults,
     read_timeout: Duration,
+    nonce_capacity: usize,
 }
 
 /// [`KeyOptions`] with a `Debug` that shows no key.
@@ -244,6 +249,7 @@ impl Default for SandboxBuilder {
             cards_file: None,
             faults: Faults::default(),
             read_timeout: READ_TIMEOUT,
+            nonce_capacity: NONCE_CAPACITY,
         }
     }
 }
@@ -345,6 +351,16 @@ impl SandboxBuilder {
         self
     }
 
+    /// How many request nonces are remembered at most (each for as long as its request's
+    /// timestamp is within the 300 s window, to refuse replays); default [`NONCE_CAPACITY`].
+    /// When that many are remembered, new requests are answered 429 `RATELIMIT_EXCEEDED` until
+    /// the oldest leave the window: a replay is never accepted.
+    #[must_use]
+    pub fn nonce_capacity(mut self, capacity: usize) -> Self {
+        self.nonce_capacity = capacity;
+        self
+    }
+
     /// Checks the configuration, generates the keys not given, binds and starts serving.
     ///
     /// # Errors
@@ -354,6 +370,11 @@ impl SandboxBuilder {
         if self.read_timeout.is_zero() {
             return Err(SandboxError::Config(
                 "the read timeout must be longer than zero".to_owned(),
+            ));
+        }
+        if self.nonce_capacity == 0 {
+            return Err(SandboxError::Config(
+                "the nonce capacity must be at least 1".to_owned(),
             ));
         }
         let cards = match (self.cards, self.cards_file) {
@@ -375,7 +396,8 @@ impl SandboxBuilder {
             faults: faults::FaultInjector::new(self.faults),
             counters: Counters::default(),
             bodies: body_check::BodyChecker::new()?,
-            request_ids: answer::RequestIds::new(),
+            request_ids: answer::RequestIds,
+            nonces: nonces::NonceMemory::new(self.nonce_capacity),
             read_timeout: self.read_timeout,
         });
         let listener = bind(self.listen).map_err(|source| SandboxError::Bind {

@@ -27,6 +27,7 @@ use crate::body_check::BodyChecker;
 use crate::credentials::Keys;
 use crate::endpoint;
 use crate::faults::FaultInjector;
+use crate::nonces::NonceMemory;
 use crate::store::CardStore;
 
 /// At most this many connections are served at once; more wait in the accept queue.
@@ -50,6 +51,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) bodies: BodyChecker,
     pub(crate) request_ids: RequestIds,
+    /// The nonces of the requests accepted within the timestamp window.
+    pub(crate) nonces: NonceMemory,
     /// How long a request's head, then its body, may take to arrive.
     pub(crate) read_timeout: Duration,
 }

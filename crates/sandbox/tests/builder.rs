@@ -187,6 +187,8 @@ async fn refused(builder: wechatpay_sandbox::SandboxBuilder, what: &str) -> Stri
 
 #[tokio::test]
 async fn misconfigurations_are_refused_naming_the_cause() {
+    let message = refused(Sandbox::builder().nonce_capacity(0), "nonce capacity").await;
+    assert!(message.contains("nonce capacity"), "{message}");
     let message = refused(Sandbox::builder().mchid("19 00"), "mchid").await;
     assert!(message.contains("mchid"), "{message}");
     let message = refused(Sandbox::builder().merchant_serial("XYZ"), "serial").await;

@@ -9,7 +9,7 @@ use common::*;
 use serde_json::json;
 use wechatpay_card_models::{SensitiveFields, Timestamp};
 use wechatpay_sandbox::Stats;
-use wechatpay_signing::{MerchantSigner, PrivateKey};
+use wechatpay_signing::{AuthorizationHeader, MerchantSigner, PrivateKey};
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -279,12 +279,14 @@ async fn sign_errors() {
                     .unwrap(),
             ),
         ),
+        // 305, not 301: the sandbox reads its clock a moment later than `now`, and a second
+        // ticking in between brought `now + 301` back within the window (a flaky case).
         (
-            "301 s ahead",
+            "305 s ahead",
             with_authorization(
                 client
                     .signer
-                    .authorization_at("PATCH", &url, body.as_bytes(), now + 301, "n2")
+                    .authorization_at("PATCH", &url, body.as_bytes(), now + 305, "n2")
                     .unwrap(),
             ),
         ),
@@ -346,12 +348,38 @@ async fn expect_param_error(
     field: &str,
     location: &str,
 ) -> serde_json::Value {
+    expect_error(client, url, body, edit, "PARAM_ERROR", field, location).await
+}
+
+/// Sends `body` (signed) with the default headers changed by `edit`; expects an
+/// INVALID_REQUEST naming the header `field` (the page assigns header problems to it).
+async fn expect_header_error(
+    client: &Client,
+    url: &str,
+    body: &str,
+    edit: impl FnOnce(&mut Vec<(String, String)>),
+    field: &str,
+) -> serde_json::Value {
+    expect_error(client, url, body, edit, "INVALID_REQUEST", field, "header").await
+}
+
+/// Sends `body` (signed) with the default headers changed by `edit`; expects a 400 with this
+/// `code` naming `field` in `location`.
+async fn expect_error(
+    client: &Client,
+    url: &str,
+    body: &str,
+    edit: impl FnOnce(&mut Vec<(String, String)>),
+    code: &str,
+    field: &str,
+    location: &str,
+) -> serde_json::Value {
     let mut headers = client.headers("PATCH", url, body.as_bytes());
     edit(&mut headers);
     let answer = client.send("PATCH", url, body.to_owned(), &headers).await;
     assert_eq!(
         (answer.status, answer.code().as_str()),
-        (400, "PARAM_ERROR"),
+        (400, code),
         "{body}: {}",
         String::from_utf8_lossy(&answer.body)
     );
@@ -468,52 +496,28 @@ async fn param_errors_in_path_query_and_headers() {
             }
         }
     };
-    expect_param_error(&client, &url, &body, set("Accept", ""), "Accept", "header").await;
-    expect_param_error(
-        &client,
-        &url,
-        &body,
-        set("Accept", "text/html"),
-        "Accept",
-        "header",
-    )
-    .await;
-    expect_param_error(
-        &client,
-        &url,
-        &body,
-        set("Content-Type", ""),
-        "Content-Type",
-        "header",
-    )
-    .await;
-    expect_param_error(
-        &client,
-        &url,
-        &body,
-        set("Content-Type", "text/plain"),
-        "Content-Type",
-        "header",
-    )
-    .await;
-    expect_param_error(
-        &client,
-        &url,
-        &body,
-        set("Content-Type", "application/json; charset=gbk"),
-        "Content-Type",
-        "header",
-    )
-    .await;
-    expect_param_error(
-        &client,
-        &url,
-        &body,
-        set("Wechatpay-Serial", ""),
-        "Wechatpay-Serial",
-        "header",
-    )
-    .await;
+    // Header problems are INVALID_REQUEST ("HTTP 请求不符合微信支付 APIv3 接口规则"), as the page
+    // assigns them; a missing Accept or User-Agent with WeChat Pay's own message.
+    // (reqwest sends `Accept: */*` when it is not set: a missing Accept is a unit test.)
+    for (name, value) in [("User-Agent", ""), ("User-Agent", " ")] {
+        let error = expect_header_error(&client, &url, &body, set(name, value), name).await;
+        assert_eq!(
+            error["message"], "Http头缺少Accept或User-Agent",
+            "{name}: {value:?}"
+        );
+    }
+    for (name, value) in [
+        ("Accept", ""),
+        ("Accept", "text/html"),
+        ("Accept", "*/*"),
+        ("Content-Type", ""),
+        ("Content-Type", "text/plain"),
+        ("Content-Type", "application/json; charset=gbk"),
+        ("Wechatpay-Serial", ""),
+    ] {
+        expect_header_error(&client, &url, &body, set(name, value), name).await;
+    }
+    assert_eq!(sandbox.stats().updates_applied, 0);
 
     // What is fine: charset=utf-8, a list of media ranges in Accept.
     let mut headers = client.headers("PATCH", &url, body.as_bytes());
@@ -575,15 +579,7 @@ async fn encrypted_fields_must_decrypt_with_the_key_wechatpay_serial_names() {
     let wrong_serial = |h: &mut Vec<(String, String)>| {
         h[3].1 = "PUB_KEY_ID_0119000000012026112600000000000002".into()
     };
-    expect_param_error(
-        &client,
-        &url,
-        &body,
-        wrong_serial,
-        "Wechatpay-Serial",
-        "header",
-    )
-    .await;
+    expect_header_error(&client, &url, &body, wrong_serial, "Wechatpay-Serial").await;
     assert_eq!(sandbox.stats().updates_applied, 0);
 
     // ... and without encrypted fields it does not matter which key it names.
@@ -754,4 +750,137 @@ async fn request_ids_are_unique_across_many_answers() {
     for _ in 0..50 {
         client.send("PATCH", "/nowhere", "", &[]).await;
     }
+}
+
+#[tokio::test]
+async fn a_replayed_request_is_refused_and_applied_once() {
+    let sandbox = start().await;
+    let client = Client::new(&sandbox);
+    let url = card_url();
+    let body = json!({"brand_id": BRAND, "openid": OPENID, "level": "金卡"}).to_string();
+    let headers = client.headers("PATCH", &url, body.as_bytes());
+    let first = client.send("PATCH", &url, body.clone(), &headers).await;
+    assert_eq!(first.status, 200);
+
+    // The same request again, byte for byte, within the window: a replay.
+    let again = client.send("PATCH", &url, body, &headers).await;
+    assert_eq!((again.status, again.code().as_str()), (401, "SIGN_ERROR"));
+    assert_eq!(again.detail(), ("Authorization".into(), "header".into()));
+    assert!(
+        again.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("replayed"),
+        "{}",
+        again.json()
+    );
+    // The same nonce, signed anew over another body and timestamp: a replay too.
+    let nonce = AuthorizationHeader::parse(&headers[0].1)
+        .unwrap()
+        .nonce()
+        .to_owned();
+    let other = json!({"brand_id": BRAND, "openid": OPENID, "level": "银卡"}).to_string();
+    let mut reused = client.headers("PATCH", &url, other.as_bytes());
+    reused[0].1 = client
+        .signer
+        .authorization_at("PATCH", &url, other.as_bytes(), unix_now() - 10, &nonce)
+        .unwrap();
+    let answer = client.send("PATCH", &url, other.clone(), &reused).await;
+    assert_eq!((answer.status, answer.code().as_str()), (401, "SIGN_ERROR"));
+    assert_eq!(sandbox.stats().updates_applied, 1);
+    assert_eq!(
+        sandbox.card(CARD_ID, CODE).unwrap().level.as_deref(),
+        Some("金卡")
+    );
+
+    // A forgery (a signature that does not verify) does not spend its nonce.
+    let mut forged = client.headers("PATCH", &url, other.as_bytes());
+    forged[0].1 = client
+        .signer
+        .authorization_at("PATCH", &url, b"{}", unix_now(), "fresh-nonce-1")
+        .unwrap();
+    let answer = client.send("PATCH", &url, other.clone(), &forged).await;
+    assert_eq!(answer.status, 401);
+    let mut good = client.headers("PATCH", &url, other.as_bytes());
+    good[0].1 = client
+        .signer
+        .authorization_at("PATCH", &url, other.as_bytes(), unix_now(), "fresh-nonce-1")
+        .unwrap();
+    assert_eq!(client.send("PATCH", &url, other, &good).await.status, 200);
+    assert_eq!(sandbox.stats().updates_applied, 2);
+}
+
+#[tokio::test]
+async fn past_the_nonce_capacity_new_requests_get_429_until_the_window_frees_room() {
+    let sandbox = builder().nonce_capacity(2).start().await.unwrap();
+    let client = Client::new(&sandbox);
+    let url = card_url();
+    let body = json!({"brand_id": BRAND, "openid": OPENID, "level": "金卡"}).to_string();
+    let start = unix_now();
+    // One request near the old end of the window (remembered until start + 4 s), one now.
+    let mut old = client.headers("PATCH", &url, body.as_bytes());
+    old[0].1 = client
+        .signer
+        .authorization_at("PATCH", &url, body.as_bytes(), start - 296, "old-nonce")
+        .unwrap();
+    assert_eq!(
+        client.send("PATCH", &url, body.clone(), &old).await.status,
+        200
+    );
+    assert_eq!(client.patch(&url, &body).await.status, 200);
+
+    // Full: a new request is refused, signed, rather than a nonce forgotten.
+    let full = client.patch(&url, &body).await;
+    assert_eq!(
+        (full.status, full.code().as_str()),
+        (429, "RATELIMIT_EXCEEDED")
+    );
+    assert!(full.json()["message"].as_str().unwrap().contains("nonces"));
+    assert_eq!(sandbox.stats().updates_applied, 2);
+    // ... and a replay is still a replay.
+    let replay = client.send("PATCH", &url, body.clone(), &old).await;
+    assert_eq!(replay.status, 401);
+
+    // Once the old request's timestamp has left the window, there is room again.
+    while unix_now() < start + 5 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(client.patch(&url, &body).await.status, 200);
+    assert_eq!(sandbox.stats().updates_applied, 3);
+}
+
+#[tokio::test]
+async fn a_key_given_twice_is_refused_not_read_one_way() {
+    let sandbox = start().await;
+    let client = Client::new(&sandbox);
+    let url = card_url();
+    // One signed body that reads as brand 9999 to a first-wins parser, 1004 to a last-wins one.
+    let body =
+        format!(r#"{{"brand_id":"9999","openid":"{OPENID}","level":"金卡","brand_id":"{BRAND}"}}"#);
+    let error = expect_param_error(&client, &url, &body, |_| {}, "brand_id", "body").await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than once")
+    );
+    // Deeper, and once escaped.
+    for (body, field) in [
+        (
+            format!(
+                r#"{{"brand_id":"{BRAND}","openid":"{OPENID}","valid_date_information":{{"type":"PERMANENT","type":"FIX_TERM","available_day_after_receive":7}}}}"#
+            ),
+            "valid_date_information.type",
+        ),
+        (
+            format!(
+                r#"{{"brand_id":"{BRAND}","openid":"{OPENID}","level":"金卡","le\u0076el":"银卡"}}"#
+            ),
+            "level",
+        ),
+    ] {
+        expect_param_error(&client, &url, &body, |_| {}, field, "body").await;
+    }
+    assert_eq!(sandbox.stats().updates_applied, 0);
+    assert_eq!(sandbox.card(CARD_ID, CODE).unwrap(), common_default_card());
 }

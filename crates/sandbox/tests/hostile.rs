@@ -84,6 +84,40 @@ async fn a_body_over_64_kib_is_a_param_error() {
 }
 
 #[tokio::test]
+async fn an_absolute_form_request_target_is_verified_as_received() {
+    let sandbox = start().await;
+    let client = Client::new(&sandbox);
+    let absolute = format!("{}{}", sandbox.base_url(), card_url());
+    let body = json!({"brand_id": BRAND, "openid": OPENID, "level": "银卡"}).to_string();
+    let request = |signed_url: &str| {
+        let mut head = format!(
+            "PATCH {absolute} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            sandbox.local_addr(),
+            body.len()
+        );
+        for (name, value) in client.headers("PATCH", signed_url, body.as_bytes()) {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        format!("{head}\r\n{body}")
+    };
+    // Signed over the path alone, sent with the absolute URL: not what was received.
+    let response = raw(sandbox.local_addr(), request(&card_url()).as_bytes()).await;
+    let text = String::from_utf8_lossy(&response);
+    assert_eq!(status_of(&response), Some(401), "{text}");
+    assert!(text.contains("SIGN_ERROR"), "{text}");
+    assert_eq!(sandbox.stats().updates_applied, 0);
+    // Signed over the absolute URL it was sent with: accepted.
+    let response = raw(sandbox.local_addr(), request(&absolute).as_bytes()).await;
+    let text = String::from_utf8_lossy(&response);
+    assert_eq!(status_of(&response), Some(200), "{text}");
+    assert_eq!(
+        sandbox.card(CARD_ID, CODE).unwrap().level.as_deref(),
+        Some("银卡")
+    );
+    still_serves(&client).await;
+}
+
+#[tokio::test]
 async fn json_nested_thousands_deep_is_a_param_error() {
     let sandbox = start().await;
     let client = Client::new(&sandbox);

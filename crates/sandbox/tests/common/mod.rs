@@ -25,6 +25,9 @@ pub const MCHID: &str = "1900000001";
 pub const MERCHANT_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
 pub const KEY_ID: &str = "PUB_KEY_ID_0119000000012026112600000000000001";
 
+/// The `User-Agent` of the tests' requests (WeChat Pay refuses a request without one).
+pub const USER_AGENT: &str = "wechatpay-sandbox-tests/0.1";
+
 pub const PLATFORM_CERT: &str = include_str!("../../../signing/tests/fixtures/platform_cert.pem");
 pub const PLATFORM_KEY: &str = include_str!("../../../signing/tests/fixtures/platform_key.pem");
 pub const PLATFORM_CERT_EXPIRED: &str =
@@ -194,7 +197,7 @@ impl Client {
     }
 
     /// The headers a good request carries: signed `Authorization`, `Accept`, `Content-Type`,
-    /// `Wechatpay-Serial`.
+    /// `Wechatpay-Serial`, `User-Agent`, in this order.
     pub fn headers(&self, method: &str, url: &str, body: &[u8]) -> Vec<(String, String)> {
         vec![
             (
@@ -207,6 +210,7 @@ impl Client {
                 "Wechatpay-Serial".to_owned(),
                 self.creds.wechatpay_key_id.clone(),
             ),
+            ("User-Agent".to_owned(), USER_AGENT.to_owned()),
         ]
     }
 
