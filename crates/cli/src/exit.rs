@@ -59,19 +59,6 @@ impl Failure {
     }
 }
 
-/// Tells the user, on stderr, which fields of a verified answer were missing or unusable (the
-/// call succeeded; the answer was read leniently).
-pub(crate) fn warn_corrections(corrections: &[wechatpay_card_client::models::Correction]) {
-    if corrections.is_empty() {
-        return;
-    }
-    let list: Vec<String> = corrections.iter().map(ToString::to_string).collect();
-    eprintln!(
-        "warning: WeChat Pay's answer (verified) is not quite the documented shape, read anyway: {}",
-        printable(&list.join("; "))
-    );
-}
-
 /// A message as it may reach a terminal: its lines kept, every other control character (and
 /// every bidirectional-formatting character) escaped. The client's errors already escape what
 /// came from the network; this also covers what came from a file or a flag (a path, a value).

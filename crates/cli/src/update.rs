@@ -66,7 +66,6 @@ async fn update(args: UpdateArgs) -> Result<(), Failure> {
         attempts = verified.attempts(),
         "card updated"
     );
-    exit::warn_corrections(verified.corrections());
     let mut card = verified.into_inner();
     if args.decrypt {
         client

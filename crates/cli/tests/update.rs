@@ -518,7 +518,7 @@ fn a_verified_answer_missing_documented_fields_exits_0_with_a_warning() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(CODE));
     assert!(
-        stderr.contains("warning") && stderr.contains("valid_date_information: missing"),
+        stderr.contains("WARN") && stderr.contains("valid_date_information: missing"),
         "{stderr}"
     );
 }
