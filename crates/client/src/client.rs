@@ -408,6 +408,7 @@ impl Client {
             let (error, health) = match outcome {
                 Err(_elapsed) => (
                     Error::Timeout {
+                        method: E::METHOD,
                         attempts: attempt,
                         elapsed: started.elapsed(),
                         last: None,
@@ -422,7 +423,7 @@ impl Client {
                         } => HostOutcome::Healthy,
                         _ => HostOutcome::Failed,
                     };
-                    (with_attempts(error, attempt, base_url), health)
+                    (with_attempts(error, attempt), health)
                 }
                 Ok(Ok(raw)) => {
                     span.record("status", raw.status);
@@ -436,13 +437,19 @@ impl Client {
                     };
                     self.report_host(host, health);
                     if (200..300).contains(&raw.status) {
-                        return self.verify_and_parse(raw, &prepared.bound, attempt, base_url);
+                        return self.verify_and_parse(
+                            raw,
+                            E::METHOD,
+                            &prepared.bound,
+                            attempt,
+                            base_url,
+                        );
                     }
                     let error = api_error(&raw);
                     if !error.is_retryable() || attempt >= max_attempts {
                         return Err(error);
                     }
-                    self.wait_before_retry(error, attempt, started, deadline)
+                    self.wait_before_retry(E::METHOD, error, attempt, started, deadline)
                         .await?;
                     continue;
                 }
@@ -451,7 +458,7 @@ impl Client {
             if !error.is_retryable() || attempt >= max_attempts {
                 return Err(error);
             }
-            self.wait_before_retry(error, attempt, started, deadline)
+            self.wait_before_retry(E::METHOD, error, attempt, started, deadline)
                 .await?;
         }
     }
@@ -473,6 +480,7 @@ impl Client {
     /// call's deadline.
     async fn wait_before_retry(
         &self,
+        method: &'static str,
         error: Error,
         attempt: u32,
         started: Instant,
@@ -487,6 +495,7 @@ impl Client {
                 other => Some(Box::new(other)),
             };
             return Err(Error::Timeout {
+                method,
                 attempts: attempt,
                 elapsed: started.elapsed(),
                 last,
@@ -523,10 +532,11 @@ impl Client {
         let mut response = builder
             .send()
             .await
-            .map_err(|e| transport_error(&e, base_url))?;
+            .map_err(|e| transport_error(&e, E::METHOD, base_url))?;
         let status = response.status().as_u16();
         let limit = inner.max_response_bytes;
         let too_large = || Error::Transport {
+            method: E::METHOD,
             kind: TransportErrorKind::ResponseTooLarge,
             url: base_url.to_string(),
             attempts: 0,
@@ -539,7 +549,7 @@ impl Client {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| transport_error(&e, base_url))?
+            .map_err(|e| transport_error(&e, E::METHOD, base_url))?
         {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
@@ -558,6 +568,7 @@ impl Client {
     fn verify_and_parse<T: LenientDeserialize + StringFields>(
         &self,
         raw: RawResponse,
+        method: &'static str,
         bound: &[(&'static str, String)],
         attempts: u32,
         base_url: &str,
@@ -566,6 +577,7 @@ impl Client {
         let headers = ResponseHeaders::from_lookup(|name| raw.header(name));
         let refuse = |cause| {
             Error::Signature(Box::new(SignatureError {
+                method,
                 status: raw.status,
                 request_id: request_id.clone(),
                 cause,
@@ -579,6 +591,7 @@ impl Client {
             .unwrap_or_default()
             .to_string();
         let read = T::from_json_lenient(&raw.body).map_err(|e| Error::InvalidResponse {
+            method,
             status: raw.status,
             request_id: request_id.clone(),
             reason: e.to_string(),
@@ -590,7 +603,7 @@ impl Client {
             let answered = read.value.string_field(field);
             if answered != Some(sent.as_str()) {
                 return Err(refuse(SignatureCause::Mismatch {
-                    field,
+                    field: (*field).to_string(),
                     sent: sent.clone(),
                     answered: answered.map(str::to_string),
                 }));
@@ -663,11 +676,18 @@ impl Client {
     }
 }
 
-fn with_attempts(error: Error, attempt: u32, base_url: &str) -> Error {
+fn with_attempts(error: Error, attempt: u32) -> Error {
     match error {
-        Error::Transport { kind, message, .. } => Error::Transport {
+        Error::Transport {
+            method,
             kind,
-            url: base_url.to_string(),
+            url,
+            message,
+            ..
+        } => Error::Transport {
+            method,
+            kind,
+            url,
             attempts: attempt,
             message,
         },
@@ -698,7 +718,7 @@ fn api_error(raw: &RawResponse) -> Error {
     }))
 }
 
-fn transport_error(e: &reqwest::Error, base_url: &str) -> Error {
+fn transport_error(e: &reqwest::Error, method: &'static str, base_url: &str) -> Error {
     let kind = if e.is_connect() {
         TransportErrorKind::Connect
     } else {
@@ -719,6 +739,7 @@ fn transport_error(e: &reqwest::Error, base_url: &str) -> Error {
         message = e.to_string();
     }
     Error::Transport {
+        method,
         kind,
         url: base_url.to_string(),
         attempts: 0,

@@ -52,15 +52,18 @@ pub enum Error {
     #[error(transparent)]
     Signature(Box<SignatureError>),
 
-    /// A verified 2xx answer whose body is not the documented response. The update may have
-    /// been applied.
+    /// A verified 2xx answer whose body is not JSON, or not an object at all (a missing or odd
+    /// field is not this: it is read and listed in [`crate::Verified::corrections`]). The
+    /// request may have been applied (unless it was a read).
     #[error(
-        "WeChat Pay answered {status} but the body is not a valid response ({}){}; \
-         the update may have been applied",
+        "WeChat Pay answered {status} but the body is not a valid response ({}){}; {}",
         Untrusted(reason),
-        request_id_suffix(request_id.as_deref())
+        request_id_suffix(request_id.as_deref()),
+        consequence(method)
     )]
     InvalidResponse {
+        /// The HTTP method of the request (`GET` changes nothing).
+        method: &'static str,
         /// The status.
         status: u16,
         /// The Request-ID header.
@@ -73,6 +76,8 @@ pub enum Error {
     /// connection closed mid-answer, an answer larger than the limit. Retried while retryable.
     #[error("{}", transport_message(.attempts, .kind, .url, .message))]
     Transport {
+        /// The HTTP method of the request (`GET` changes nothing).
+        method: &'static str,
         /// What failed.
         kind: TransportErrorKind,
         /// The base URL the last attempt went to (the primary or the backup host).
@@ -86,6 +91,8 @@ pub enum Error {
     /// The call's deadline (or every attempt's) passed.
     #[error("timed out after {elapsed:?} and {attempts} attempt(s){}", last_message(last.as_deref()))]
     Timeout {
+        /// The HTTP method of the request (`GET` changes nothing).
+        method: &'static str,
         /// Attempts made.
         attempts: u32,
         /// Time spent in the call.
@@ -111,6 +118,21 @@ pub enum Error {
     /// failing while signing, a body that does not serialize. Nothing was sent.
     #[error("internal error, nothing sent: {0}")]
     Internal(String),
+}
+
+/// What an unknown outcome means for a request: a read changed nothing; anything else may
+/// have been applied.
+pub(crate) fn consequence(method: &str) -> &'static str {
+    if changes_nothing(method) {
+        "nothing was changed (a read): it is safe to try again"
+    } else {
+        "the request may have been applied: read the card back before retrying blindly"
+    }
+}
+
+/// Whether a request with this method changes nothing on the server.
+fn changes_nothing(method: &str) -> bool {
+    method.eq_ignore_ascii_case("GET")
 }
 
 fn request_id_suffix(request_id: Option<&str>) -> String {
@@ -149,11 +171,19 @@ impl Error {
         }
     }
 
-    /// Whether the update can have reached WeChat Pay and been applied although the call
+    /// Whether the request can have reached WeChat Pay and been applied although the call
     /// failed. `false` means it certainly was not (nothing was sent, a 4xx answer, a
-    /// connection never established).
+    /// connection never established), or that it was a read, which changes nothing.
     pub fn may_have_been_applied(&self) -> bool {
         match self {
+            Error::Transport { method, .. }
+            | Error::Timeout { method, .. }
+            | Error::InvalidResponse { method, .. }
+                if changes_nothing(method) =>
+            {
+                false
+            }
+            Error::Signature(e) if changes_nothing(e.method) => false,
             Error::Validation(_)
             | Error::Encryption { .. }
             | Error::Config(_)
@@ -327,6 +357,7 @@ impl std::error::Error for ApiError {}
 /// names the card it was about, and the client compares that with the card it asked about.
 #[derive(Debug)]
 pub struct SignatureError {
+    pub(crate) method: &'static str,
     pub(crate) status: u16,
     pub(crate) request_id: Option<String>,
     pub(crate) cause: SignatureCause,
@@ -339,7 +370,7 @@ pub(crate) enum SignatureCause {
     Verify(VerifyError),
     /// The signature verified, but a field naming the resource differs from the request's.
     Mismatch {
-        field: &'static str,
+        field: String,
         sent: String,
         answered: Option<String>,
     },
@@ -410,8 +441,9 @@ impl fmt::Display for SignatureError {
         }
         write!(
             f,
-            "{}; the update may have been applied: re-read the card before retrying blindly",
-            request_id_suffix(self.request_id.as_deref())
+            "{}; {}",
+            request_id_suffix(self.request_id.as_deref()),
+            consequence(self.method)
         )
     }
 }
