@@ -179,6 +179,8 @@ fn render(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
                   pub(crate) mod types;\n\
                   mod validate;\n";
     let files = vec![
+        // The crate documentation's table of endpoints.
+        ("endpoints.md", endpoint_table(&spec)),
         // A verbatim copy, so the models crate can hand the schema to a validator (the sandbox
         // uses it) without reaching outside its own directory.
         ("schema.json", text.to_string()),
@@ -225,6 +227,62 @@ fn render(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
             (name.to_string(), contents)
         })
         .collect())
+}
+
+/// The Markdown table of the endpoints, for the models crate's documentation.
+fn endpoint_table(spec: &spec::Spec) -> String {
+    let mut out = String::from(
+        "## Endpoints\n\n\
+         | endpoint | request | method and path | body | `Wechatpay-Serial` | rate limit |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for ep in &spec.endpoints {
+        let query: Vec<String> = ep
+            .query_parameters
+            .iter()
+            .map(|p| {
+                if p.required {
+                    p.name.clone()
+                } else {
+                    format!("[{}]", p.name)
+                }
+            })
+            .collect();
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", query.join("&"))
+        };
+        let body = match &ep.request_body {
+            Some(r) => format!("[`{}`]", r.target().unwrap_or("?")),
+            None => "none".to_string(),
+        };
+        let limit = match &ep.rate_limit {
+            Some(r) => format!(
+                "{}/s per {}{}",
+                r.per_second,
+                r.scope,
+                if r.source == "page" {
+                    ""
+                } else {
+                    " (inferred)"
+                }
+            ),
+            None => "not stated".to_string(),
+        };
+        out.push_str(&format!(
+            "| [`{name}`] | [`{name}Request`] | `{} {}{query}` | {body} | {} | {limit} |\n",
+            ep.method,
+            ep.path,
+            if ep.requires_wechatpay_serial {
+                "yes"
+            } else {
+                "no"
+            },
+            name = ep.name,
+        ));
+    }
+    out
 }
 
 /// prettyplease, with a space after `///` (typify writes doc attributes without one).
