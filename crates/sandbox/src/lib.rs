@@ -68,6 +68,7 @@ mod answer;
 mod body_check;
 mod credentials;
 mod endpoint;
+pub mod env;
 mod error;
 mod faults;
 mod nonces;
@@ -165,6 +166,34 @@ impl Sandbox {
     /// One stored card, sensitive values in plaintext.
     pub fn card(&self, card_id: &str, user_card_code: &str) -> Option<UserCard> {
         self.shared.store.get(card_id, user_card_code)
+    }
+
+    /// The value of a `WECHATPAY_*` setting (see [`env`]) that points a client at this sandbox,
+    /// so that `ClientBuilder::from_vars(|name| sandbox.setting(name))` configures one in one
+    /// call: the merchant id and serial; the merchant private key as PEM text when the sandbox
+    /// generated it (`None` when it was given only the public key); in public-key mode the key
+    /// id and the public key as PEM text, in certificate mode the platform certificate as PEM
+    /// text (the other mode's names are `None`); the base URL; and `none` as the backup base
+    /// URL (a sandbox has no backup host unless you start one). Any other name is `None`.
+    pub fn setting(&self, name: &str) -> Option<String> {
+        let creds = &self.credentials;
+        let certificate = creds.platform_certificate_pem.as_ref();
+        match name {
+            env::MCHID => Some(creds.mchid.clone()),
+            env::MERCHANT_SERIAL => Some(creds.merchant_serial.clone()),
+            env::PRIVATE_KEY => creds
+                .merchant_private_key_pem
+                .as_ref()
+                .map(|pem| pem.as_str().to_owned()),
+            env::PUBLIC_KEY_ID if certificate.is_none() => Some(creds.wechatpay_key_id.clone()),
+            env::PUBLIC_KEY if certificate.is_none() => {
+                Some(creds.wechatpay_public_key_pem.clone())
+            }
+            env::PLATFORM_CERT => certificate.cloned(),
+            env::BASE_URL => Some(self.base_url.clone()),
+            env::BACKUP_BASE_URL => Some("none".to_owned()),
+            _ => None,
+        }
     }
 
     /// The counters so far.
