@@ -174,7 +174,7 @@ impl ApiError {
     }
 }
 
-/// `Request-ID`s: 128 random bits from the operating system's generator (through aws-lc-rs),
+/// `Request-ID`s: 128 random bits from the operating system's generator (`getrandom`),
 /// 32 uppercase hex digits. Unpredictable, so an id says nothing of the requests before it,
 /// and unique in practice (a collision is a 2^-64 event after 2^32 ids).
 pub(crate) struct RequestIds;
@@ -182,7 +182,7 @@ pub(crate) struct RequestIds;
 impl RequestIds {
     pub(crate) fn next(&self) -> String {
         let mut bytes = [0u8; 16];
-        if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        if getrandom::fill(&mut bytes).is_err() {
             // The system generator does not fail once the process runs; should it, an id is
             // still needed: fastrand's generator, seeded per thread from the OS.
             bytes = fastrand::u128(..).to_be_bytes();
