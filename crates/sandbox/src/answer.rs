@@ -128,11 +128,13 @@ impl ApiError {
     }
 
     /// 405 `INVALID_REQUEST`: the path is the endpoint's, the method is not.
-    pub(crate) fn method_not_allowed(method: &str) -> Self {
+    pub(crate) fn method_not_allowed(method: &str, allowed: &str) -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "INVALID_REQUEST",
-            format!("HTTP 请求不符合微信支付 APIv3 接口规则: this path takes PATCH, not {method}"),
+            format!(
+                "HTTP 请求不符合微信支付 APIv3 接口规则: this path takes {allowed}, not {method}"
+            ),
         )
     }
 

@@ -71,7 +71,9 @@ mod endpoint;
 pub mod env;
 mod error;
 mod faults;
+mod handlers;
 mod nonces;
+mod params;
 mod server;
 mod store;
 
@@ -105,8 +107,11 @@ pub struct Stats {
     /// test hook. (A request the HTTP layer refuses before routing, e.g. a head over
     /// [`MAX_HEAD_BYTES`], is not counted.)
     pub requests: u64,
-    /// Updates stored, including those whose answer was then dropped.
+    /// Changes stored by any endpoint (updates, invalidations, imports, confirmations),
+    /// including those whose answer was then dropped.
     pub updates_applied: u64,
+    /// Queries answered 200 (`GET` one card, `GET` the list).
+    pub reads_answered: u64,
     /// Faults that took effect (a request meeting two, e.g. a 500 with a tampered signature,
     /// counts two).
     pub faults_injected: u64,
@@ -196,6 +201,43 @@ impl Sandbox {
         }
     }
 
+    /// A user opens a card, as through the card-opening component: a new card of template
+    /// `card_id` (whose brand it takes), `UNACTIVATED` (awaiting the merchant's confirmation,
+    /// `POST user-cards/{code}/confirm`), NORMAL, valid PERMANENT, picked up, created and
+    /// modified now. Returns the card (sensitive values in plaintext: none yet).
+    ///
+    /// # Errors
+    /// [`SandboxError::Cards`] naming the cause: an unknown template, a user who already has an
+    /// EFFECTIVE or an UNACTIVATED card of the template, a code taken under the template, or an
+    /// empty code or openid.
+    pub fn open_card(
+        &self,
+        card_id: &str,
+        user_card_code: &str,
+        openid: &str,
+    ) -> Result<UserCard, SandboxError> {
+        if user_card_code.is_empty() || openid.is_empty() {
+            return Err(SandboxError::Cards(
+                "user_card_code and openid must not be empty".to_owned(),
+            ));
+        }
+        let store = &self.shared.store;
+        let brand = store
+            .template_brand(card_id)
+            .ok_or_else(|| SandboxError::Cards(format!("no card template {card_id:?}")))?;
+        let card = store::new_card(
+            &brand,
+            card_id,
+            user_card_code,
+            openid,
+            wechatpay_card_models::UserCardState::Unactivated,
+            handlers::now(),
+        );
+        store.insert(card).map_err(|refusal| {
+            SandboxError::Cards(handlers::refused(refusal, card_id, user_card_code, &brand).message)
+        })
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
@@ -251,6 +293,7 @@ pub struct SandboxBuilder {
     keys: KeyOptionsDebug,
     cards: Option<Vec<UserCard>>,
     cards_file: Option<PathBuf>,
+    templates: Vec<(String, String)>,
     faults: Faults,
     read_timeout: Duration,
     nonce_capacity: usize,
@@ -276,6 +319,7 @@ impl Default for SandboxBuilder {
             keys: KeyOptionsDebug::default(),
             cards: None,
             cards_file: None,
+            templates: Vec::new(),
             faults: Faults::default(),
             read_timeout: READ_TIMEOUT,
             nonce_capacity: NONCE_CAPACITY,
@@ -364,6 +408,15 @@ impl SandboxBuilder {
         self
     }
 
+    /// Declares a card template (`card_id` of brand `brand_id`) beyond those the cards define,
+    /// so that cards can be imported into it; may be called more than once. A template given
+    /// twice with two brands, or contradicting a card's, is refused at start.
+    #[must_use]
+    pub fn template(mut self, card_id: impl Into<String>, brand_id: impl Into<String>) -> Self {
+        self.templates.push((card_id.into(), brand_id.into()));
+        self
+    }
+
     /// The faults to inject from the start; default none.
     #[must_use]
     pub fn faults(mut self, faults: Faults) -> Self {
@@ -418,13 +471,13 @@ impl SandboxBuilder {
             (None, None) => default_cards(),
         };
         let (credentials, keys) = self.keys.0.resolve()?;
-        let store = CardStore::new(cards, keys.merchant_key.max_plaintext_len())?;
+        let store = CardStore::new(cards, self.templates, keys.merchant_key.max_plaintext_len())?;
         let shared = Arc::new(Shared {
             keys,
             store,
             faults: faults::FaultInjector::new(self.faults),
             counters: Counters::default(),
-            bodies: body_check::BodyChecker::new()?,
+            endpoints: params::Endpoints::from_schema()?,
             request_ids: answer::RequestIds,
             nonces: nonces::NonceMemory::new(self.nonce_capacity),
             read_timeout: self.read_timeout,
