@@ -106,6 +106,7 @@ async fn the_pages_example_request_is_applied_and_answered_with_the_card() {
         Stats {
             requests: 1,
             updates_applied: 1,
+            reads_answered: 0,
             faults_injected: 0
         }
     );
@@ -631,12 +632,13 @@ async fn template_of_another_brand_unknown_cards_and_other_users() {
 async fn other_paths_and_methods_get_signed_errors() {
     let sandbox = start().await;
     let client = Client::new(&sandbox);
-    let answer = client.send("GET", &card_url(), "", &[]).await;
+    // The card's path takes GET (one card) and PATCH (update).
+    let answer = client.send("DELETE", &card_url(), "", &[]).await;
     assert_eq!(
         (answer.status, answer.code().as_str()),
         (405, "INVALID_REQUEST")
     );
-    assert_eq!(answer.header("Allow"), Some("PATCH"));
+    assert_eq!(answer.header("Allow"), Some("GET, PATCH"));
     for path in [
         "/",
         "/v3/brand/partner/card-member/user-cards/",
@@ -736,7 +738,7 @@ async fn the_test_hook_lists_the_cards_in_plaintext_and_is_not_counted() {
     let stats: serde_json::Value = serde_json::from_slice(&stats).unwrap();
     assert_eq!(
         stats,
-        json!({"requests": 0, "updates_applied": 0, "faults_injected": 0})
+        json!({"requests": 0, "updates_applied": 0, "reads_answered": 0, "faults_injected": 0})
     );
     assert_eq!(sandbox.stats(), Stats::default());
     drop(client);
