@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tracing::{Instrument, field};
 use wechatpay_card_models::{
     Correction, Endpoint, EndpointRequest, ErrorResponse, LenientDeserialize, SensitiveFields,
-    StringFields, UpdateUserCardRequest, UserCard,
+    StringFields,
 };
 use wechatpay_signing::{MerchantSigner, ResponseHeaders, ResponseVerifier, WechatPayKeySet};
 
@@ -246,20 +246,6 @@ impl Client {
             .build()
     }
 
-    /// Updates a user's member card ("修改用户会员卡信息") and returns the card as WeChat Pay
-    /// answered it, verified. Give sensitive fields in plaintext: they are encrypted here.
-    /// Sensitive fields of the answer are still encrypted: see [`Client::decrypt`].
-    ///
-    /// # Errors
-    /// See [`Error`]: nothing is sent for [`Error::Validation`] and [`Error::Encryption`];
-    /// [`Error::Signature`] means the update may have been applied.
-    pub async fn update_user_card(
-        &self,
-        request: UpdateUserCardRequest,
-    ) -> Result<UserCard, Error> {
-        self.execute(request).await.map(Verified::into_inner)
-    }
-
     /// Calls any endpoint of the generated models: [`Client::prepare`], then [`Client::send`].
     ///
     /// # Errors
@@ -311,8 +297,13 @@ impl Client {
                 encrypted_fields.push(path.to_string());
                 Ok::<(), Error>(())
             })?;
-        let body = serde_json::to_vec(request.body())
-            .map_err(|e| Error::Internal(format!("the request body does not serialize: {e}")))?;
+        // A body-less request (a GET) sends no body at all and signs the empty string.
+        let body = if R::Endpoint::HAS_BODY {
+            serde_json::to_vec(request.body())
+                .map_err(|e| Error::Internal(format!("the request body does not serialize: {e}")))?
+        } else {
+            Vec::new()
+        };
         Ok(Prepared {
             target,
             body: Bytes::from(body),
@@ -523,9 +514,12 @@ impl Client {
             .http
             .request(method, format!("{base_url}{}", prepared.target))
             .header(http::header::AUTHORIZATION, authorization)
-            .header(http::header::ACCEPT, "application/json")
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(prepared.body.clone());
+            .header(http::header::ACCEPT, "application/json");
+        if E::HAS_BODY {
+            builder = builder
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(prepared.body.clone());
+        }
         if E::REQUIRES_WECHATPAY_SERIAL {
             builder = builder.header("Wechatpay-Serial", prepared.wechatpay_serial.as_str());
         }

@@ -623,3 +623,39 @@ async fn a_verified_answer_missing_documented_fields_is_returned_with_correction
     let verified = client(&url, 1).execute(request()).await.unwrap();
     assert!(verified.corrections().is_empty());
 }
+
+#[tokio::test]
+async fn a_list_holding_another_users_card_is_refused() {
+    use futures_util::StreamExt as _;
+    use wechatpay_card_client::models::ListUserCardsRequest;
+
+    let list = serde_json::json!({"data": [card()], "total_count": 1, "offset": 0, "limit": 20});
+    let request = || {
+        ListUserCardsRequest::builder()
+            .brand_id("1004")
+            .openid("o1")
+            .offset(0)
+            .limit(20)
+            .build()
+            .unwrap()
+    };
+    let (url, _) = serve(signed_card(&list), false).await;
+    let cards: Vec<_> = client(&url, 1).list_user_cards(request()).collect().await;
+    assert_eq!(cards.len(), 1);
+    assert!(cards[0].is_ok());
+
+    let mut other = card();
+    other["openid"] = "o2".into();
+    let list =
+        serde_json::json!({"data": [card(), other], "total_count": 2, "offset": 0, "limit": 20});
+    let (url, _) = serve(signed_card(&list), false).await;
+    let cards: Vec<_> = client(&url, 1).list_user_cards(request()).collect().await;
+    assert_eq!(cards.len(), 1, "the stream ends with the error");
+    let err = cards[0].as_ref().unwrap_err();
+    assert_eq!(
+        err.as_signature().and_then(|s| s.mismatched_field()),
+        Some("data[1].openid"),
+        "{err}"
+    );
+    assert!(!err.may_have_been_applied(), "a read changes nothing");
+}
