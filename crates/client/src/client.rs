@@ -626,7 +626,7 @@ impl Client {
         })
     }
 
-    /// Decrypts, in place, the sensitive fields of an answer (e.g. a [`UserCard`]'s
+    /// Decrypts, in place, the sensitive fields of an answer (e.g. a [`UserCard`](crate::models::UserCard)'s
     /// `phone_number`) with the merchant API private key. Never done implicitly: plaintext
     /// appears only where asked for.
     ///
