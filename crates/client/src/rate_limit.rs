@@ -105,12 +105,18 @@ pub struct InvalidRate(pub f64);
 /// # Ok(()) }
 /// ```
 ///
-/// Tokens are handed out in the order [`acquire`](Self::acquire) was called, except that a
-/// 429 voids the slots reserved by callers still waiting: they queue again at the new rate. A
-/// caller that drops `acquire` while it waits wastes its slot.
+/// Tokens are handed out in the order [`acquire`](Self::acquire) was called; a change of rate
+/// or a pause applies at once to every caller waiting.
 #[derive(Clone)]
 pub struct RateLimiter {
-    state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The callers waiting for a token, first come first served: only the one holding it
+    /// sleeps on the clock, so a change of rate applies at once to every caller queued.
+    queue: tokio::sync::Mutex<()>,
+    state: Mutex<State>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -140,7 +146,10 @@ impl RateLimiter {
 
     fn new(adaptive: bool, rate: f64) -> Self {
         Self {
-            state: Arc::new(Mutex::new(State::new(adaptive, rate, Instant::now()))),
+            shared: Arc::new(Shared {
+                queue: tokio::sync::Mutex::new(()),
+                state: Mutex::new(State::new(adaptive, rate, Instant::now())),
+            }),
         }
     }
 
@@ -154,17 +163,19 @@ impl RateLimiter {
         self.lock().rate
     }
 
-    /// Waits until the next request may be sent. Call it once before each attempt.
+    /// Waits until the next request may be sent. Call it once before each attempt. Callers
+    /// are served in the order they called; one that stops waiting (its future dropped) gives
+    /// its turn to the next.
     pub async fn acquire(&self) {
+        let _turn = self.shared.queue.lock().await;
         loop {
-            let (slot, epoch) = self.lock().reserve(Instant::now());
-            sleep_until(slot).await;
-            let mut state = self.lock();
-            if state.epoch == epoch {
-                state.last_granted = Some(slot);
-                return;
-            }
-            // A 429 came while this caller waited: its slot was void, queue again.
+            let wait_until = match self.lock().take(Instant::now()) {
+                Ok(()) => return,
+                Err(until) => until,
+            };
+            // Woken, check again: a 429 may have pushed the instant back, a success brought it
+            // forward.
+            sleep_until(wait_until).await;
         }
     }
 
@@ -182,7 +193,10 @@ impl RateLimiter {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every update leaves the state consistent before anything that could panic, so a
         // poisoned lock is still usable.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -210,14 +224,10 @@ fn later(at: Instant, wait: Duration) -> Instant {
 struct State {
     adaptive: bool,
     rate: f64,
-    /// The earliest instant the next reservation may get.
-    next_slot: Instant,
     /// No token before this instant (`Retry-After`, or a pause after repeated 429 answers).
     blocked_until: Instant,
     /// The slot of the last token granted.
     last_granted: Option<Instant>,
-    /// Bumped by each 429: reservations made before it are void.
-    epoch: u64,
     /// The last time a caller had to wait for a token.
     last_waited: Option<Instant>,
     slow_start: bool,
@@ -238,10 +248,8 @@ impl State {
         Self {
             adaptive,
             rate,
-            next_slot: now,
             blocked_until: now,
             last_granted: None,
-            epoch: 0,
             last_waited: None,
             slow_start: true,
             w_max: rate,
@@ -253,13 +261,24 @@ impl State {
         }
     }
 
-    fn reserve(&mut self, now: Instant) -> (Instant, u64) {
-        let slot = now.max(self.next_slot).max(self.blocked_until);
-        if slot > now {
+    /// The next token if it is due at `now`, else the instant it will be.
+    fn take(&mut self, now: Instant) -> Result<(), Instant> {
+        let interval = interval(self.rate);
+        let due = self
+            .last_granted
+            .map_or(now, |last| later(last, interval))
+            .max(self.blocked_until);
+        if due > now {
             self.last_waited = Some(now);
+            return Err(due);
         }
-        self.next_slot = later(slot, interval(self.rate));
-        (slot, self.epoch)
+        // The token's slot is when it was due, so that a timer waking a little late does not
+        // slow the rate down; but no earlier than one interval (or 1 ms) ago, so that a
+        // limiter left idle does not hand out a burst.
+        let slack = interval.min(Duration::from_millis(1));
+        let floor = now.checked_sub(slack).unwrap_or(now);
+        self.last_granted = Some(due.max(floor));
+        Ok(())
     }
 
     /// Whether callers waited for tokens lately: the rate is what holds them back.
@@ -325,15 +344,6 @@ impl State {
         };
         if let Some(until) = hold.and_then(|hold| now.checked_add(hold)) {
             self.blocked_until = self.blocked_until.max(until);
-        }
-        if self.adaptive || hold.is_some() {
-            // Void the reservations of the callers still waiting: they queue again behind the
-            // pause, at the new rate.
-            self.epoch = self.epoch.wrapping_add(1);
-            let after_last = self
-                .last_granted
-                .map_or(now, |last| later(last, interval(self.rate)));
-            self.next_slot = after_last.max(self.blocked_until);
         }
     }
 
