@@ -78,7 +78,8 @@ pub struct InvalidRate(pub f64);
 ///   - 429 answers without `Retry-After` also pause sending, for twice the interval between
 ///     tokens (at least 100 ms), doubling with each 429 that follows without a success, up to
 ///     1 s: a server counting per second has no room left until its window turns. Only the
-///     first 429 of such a run cuts the rate;
+///     first 429 of such a run cuts the rate, and a 429 answered during a pause (a request
+///     that was in flight when it began) changes nothing;
 ///   - the rate only grows while callers are waiting for tokens, so a lightly loaded limiter
 ///     does not drift up to a rate it never tried; it stays within [`MIN_ADAPTIVE_RATE`] and
 ///     [`MAX_RATE`].
@@ -306,6 +307,11 @@ impl State {
     }
 
     fn on_throttle(&mut self, now: Instant, retry_after: Option<Duration>) {
+        if retry_after.is_none() && self.adaptive && now < self.blocked_until {
+            // Answered during the pause of an earlier 429, so sent before it: a request that
+            // was in flight says nothing new.
+            return;
+        }
         self.streak = self.streak.saturating_add(1);
         if self.adaptive && self.streak == 1 {
             let accepted = f64::from(self.successes.last_second(now));
