@@ -107,7 +107,8 @@ pub struct InvalidRate(pub f64);
 /// ```
 ///
 /// Tokens are handed out in the order [`acquire`](Self::acquire) was called; a change of rate
-/// or a pause applies at once to every caller waiting.
+/// or a pause applies to every caller waiting from the next token on (a rise, once the
+/// interval at the old rate has passed).
 #[derive(Clone)]
 pub struct RateLimiter {
     shared: Arc<Shared>,
@@ -115,7 +116,8 @@ pub struct RateLimiter {
 
 struct Shared {
     /// The callers waiting for a token, first come first served: only the one holding it
-    /// sleeps on the clock, so a change of rate applies at once to every caller queued.
+    /// sleeps on the clock, so a change of rate applies to every caller queued from the next
+    /// token on.
     queue: tokio::sync::Mutex<()>,
     state: Mutex<State>,
 }
