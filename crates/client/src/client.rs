@@ -16,6 +16,7 @@ use wechatpay_signing::{MerchantSigner, ResponseHeaders, ResponseVerifier, Wecha
 use crate::error::{ApiError, Error, SignatureCause, SignatureError, TransportErrorKind};
 use crate::escape::escaped;
 use crate::failover::{Host, HostOutcome, HostSelector};
+use crate::rate_limit::RateLimiter;
 use crate::retry::RetryPolicy;
 use crate::{ClientBuilder, url};
 
@@ -41,6 +42,7 @@ pub(crate) struct Inner {
     pub(crate) attempt_timeout: Duration,
     pub(crate) call_timeout: Duration,
     pub(crate) max_response_bytes: usize,
+    pub(crate) rate_limiter: Option<RateLimiter>,
 }
 
 impl std::fmt::Debug for Client {
@@ -373,6 +375,20 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if let Some(limiter) = &inner.rate_limiter {
+                // Waiting for the rate is part of the call: it counts against its deadline.
+                if tokio::time::timeout_at(deadline.into(), limiter.acquire())
+                    .await
+                    .is_err()
+                {
+                    return Err(Error::Timeout {
+                        method: E::METHOD,
+                        attempts: attempt - 1,
+                        elapsed: started.elapsed(),
+                        last: None,
+                    });
+                }
+            }
             let now = Instant::now();
             let host = inner.hosts.pick(now);
             let base_url = match (host, &inner.backup_base_url) {
@@ -427,6 +443,13 @@ impl Client {
                         HostOutcome::Healthy
                     };
                     self.report_host(host, health);
+                    if let Some(limiter) = &inner.rate_limiter {
+                        match raw.status {
+                            429 => limiter.on_throttle(retry_after(&raw)),
+                            200..=299 => limiter.on_success(),
+                            _ => {}
+                        }
+                    }
                     if (200..300).contains(&raw.status) {
                         return self.verify_and_parse(
                             raw,
@@ -668,6 +691,16 @@ impl Client {
     pub fn backup_base_url(&self) -> Option<&str> {
         self.inner.backup_base_url.as_deref()
     }
+}
+
+/// A `Retry-After` of whole seconds (WeChat Pay does not document one; honoured if it comes).
+/// An HTTP date is not read: the limiter's own back-off applies then.
+fn retry_after(raw: &RawResponse) -> Option<Duration> {
+    let value = raw.header("Retry-After")?.trim();
+    if value.is_empty() || value.len() > 10 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok().map(Duration::from_secs)
 }
 
 fn with_attempts(error: Error, attempt: u32) -> Error {

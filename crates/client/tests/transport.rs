@@ -659,3 +659,44 @@ async fn a_list_holding_another_users_card_is_refused() {
     );
     assert!(!err.may_have_been_applied(), "a read changes nothing");
 }
+
+#[tokio::test]
+async fn a_rate_limiter_on_the_builder_honours_retry_after() {
+    use wechatpay_card_client::RateLimiter;
+
+    let (url, heads) = serve(
+        answer(
+            "429 Too Many Requests",
+            "Retry-After: 1\r\n",
+            r#"{"code":"RATELIMIT_EXCEEDED","message":"slow down"}"#,
+        ),
+        false,
+    )
+    .await;
+    let limiter = RateLimiter::fixed(1000.0).unwrap();
+    let client = Client::builder()
+        .mchid("1900000001")
+        .merchant_serial("5157F09EFDC096DE15EBE81A47057A7232F1B8E1")
+        .private_key_pem(MERCHANT_KEY)
+        .wechatpay_public_key_pem("PUB_KEY_ID_01", WECHATPAY_PUB)
+        .base_url(&url)
+        .rate_limiter(limiter.clone())
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(2)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.update_user_card(request()).await.unwrap_err();
+    assert_eq!(err.status(), Some(429), "{err}");
+    assert_eq!(heads.lock().unwrap().len(), 2);
+    // The second attempt waited for the Retry-After second, not the 2 ms back-off.
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+}
