@@ -20,7 +20,7 @@ pub(crate) const INTERRUPTED: u8 = 130;
 /// The exit codes, as `--help` shows them.
 pub(crate) const HELP: &str = "Exit status: 0 success; 2 invalid input or configuration (nothing sent); \
 3 WeChat Pay answered an error; 4 an answer failed verification (the update may have been \
-applied: re-read the card); 1 anything else (network, timeout).";
+applied: read the card back); 1 anything else (network, timeout).";
 
 /// Why a command stopped, and with which exit code.
 #[derive(Debug)]

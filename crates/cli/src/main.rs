@@ -11,6 +11,7 @@ mod connection;
 mod demo;
 mod exit;
 mod journal;
+mod plumbing;
 mod progress;
 mod sandbox_cmd;
 mod update;
