@@ -44,8 +44,12 @@ fn structs(spec: &Spec) -> impl Iterator<Item = (&Def, &StructDef)> {
 /// `new(required…)` and `with_…(optional)` for every type a request body is made of.
 pub fn builders(spec: &Spec) -> Result<TokenStream, String> {
     let mut request_types: Vec<&str> = Vec::new();
-    for ep in &spec.endpoints {
-        for name in spec.reachable_from(ep.request_body.target()?) {
+    for body in spec
+        .endpoints
+        .iter()
+        .filter_map(|ep| ep.request_body.as_ref())
+    {
+        for name in spec.reachable_from(body.target()?) {
             if !request_types.contains(&name) {
                 request_types.push(name);
             }

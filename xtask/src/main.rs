@@ -349,9 +349,34 @@ mod tests {
         );
     }
 
-    /// The `BOUND_FIELDS` line of the rendered endpoints.
+    /// The top-level item of generated `text` that starts with `header`, up to its closing brace.
+    fn item<'a>(text: &'a str, header: &str) -> &'a str {
+        let start = text.find(header).unwrap_or_else(|| panic!("no `{header}`"));
+        let end = start + text[start..].find("\n}").unwrap() + 2;
+        &text[start..end]
+    }
+
+    /// The index of an endpoint in `x-endpoints`.
+    fn endpoint_index(schema: &serde_json::Value, name: &str) -> usize {
+        schema["x-endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|e| e["name"] == name)
+            .unwrap()
+    }
+
+    /// The `BOUND_FIELDS` line of the rendered UpdateUserCard.
     fn bound_fields(files: &[(String, String)]) -> String {
-        let endpoints = file(files, "endpoints.rs");
+        bound_fields_of(files, "UpdateUserCard")
+    }
+
+    /// The `BOUND_FIELDS` line of the rendered endpoint `name`.
+    fn bound_fields_of(files: &[(String, String)], name: &str) -> String {
+        let endpoints = item(
+            file(files, "endpoints.rs"),
+            &format!("impl crate::Endpoint for {name} "),
+        );
         let start = endpoints.find("const BOUND_FIELDS").unwrap();
         let end = start + endpoints[start..].find(';').unwrap();
         endpoints[start..end]
@@ -394,9 +419,10 @@ mod tests {
     #[test]
     fn every_path_parameter_refuses_dot_segments() {
         let mut schema = schema();
-        schema["x-endpoints"][0]["path"] =
+        let update = endpoint_index(&schema, "UpdateUserCard");
+        schema["x-endpoints"][update]["path"] =
             "/v3/brand/partner/card-member/{brand_id}/user-cards/{user_card_code}".into();
-        let params = schema["x-endpoints"][0]["path_parameters"]
+        let params = schema["x-endpoints"][update]["path_parameters"]
             .as_array_mut()
             .unwrap();
         params.insert(
@@ -404,7 +430,10 @@ mod tests {
             serde_json::json!({"name": "brand_id", "description": "d", "schema": {"type": "string"}}),
         );
         let files = render_value(&schema).unwrap();
-        let endpoints = file(&files, "endpoints.rs");
+        let endpoints = item(
+            file(&files, "endpoints.rs"),
+            "impl crate::Validate for UpdateUserCardRequest ",
+        );
         for param in ["brand_id", "user_card_code"] {
             let at = endpoints
                 .find(&format!("v.enter_field(\"{param}\")"))
@@ -461,6 +490,17 @@ mod tests {
         }
         assert!(lenient.contains("impl crate::LenientDeserialize for crate::CardType "));
         // Required in the answer, optional in the request.
+        let lenient = [
+            item(
+                lenient,
+                "impl crate::LenientDeserialize for crate::UpdateUserCardBody ",
+            ),
+            item(
+                lenient,
+                "impl crate::LenientDeserialize for crate::UserCard ",
+            ),
+        ]
+        .concat();
         let reads: Vec<&str> = lenient
             .match_indices("valid_date_information: crate::lenient::")
             .map(|(at, m)| &lenient[at + m.len()..at + m.len() + 8])

@@ -110,16 +110,41 @@ pub struct EndpointSpec {
     pub path_parameters: Vec<ParamSpec>,
     #[serde(default)]
     pub query_parameters: Vec<ParamSpec>,
-    pub request_body: RefSpec,
+    /// Absent for an endpoint that sends no body (the request's body is `crate::NoBody`).
+    #[serde(default)]
+    pub request_body: Option<RefSpec>,
     pub response: ResponseSpec,
     pub error_body: RefSpec,
     pub requires_wechatpay_serial: bool,
     pub errors: Vec<ErrorSpec>,
+    /// Absent (or `null`) when no page states one and none is inferred.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSpec>,
     /// Filled from the parameters' `schema` once parsed.
     #[serde(skip)]
-    pub path_rules: Vec<StringRules>,
+    pub path_rules: Vec<ParamTy>,
     #[serde(skip)]
-    pub query_rules: Vec<StringRules>,
+    pub query_rules: Vec<ParamTy>,
+}
+
+/// `rate_limit` of an endpoint.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    pub per_second: u32,
+    /// What calls are counted by, e.g. `mchid`.
+    pub scope: String,
+    /// `page` (the endpoint's page states it) or `inferred` (from its siblings' pages).
+    pub source: String,
+}
+
+/// The type of a path or query parameter.
+#[derive(Clone)]
+pub enum ParamTy {
+    String(StringRules),
+    Integer(IntegerRules),
+    /// A string enum definition, by name.
+    Enum(String),
 }
 
 #[derive(Deserialize)]
@@ -134,7 +159,15 @@ pub struct Hosts {
 pub struct ParamSpec {
     pub name: String,
     pub description: String,
+    /// Whether the request must carry it (default `true`); an optional parameter left unset is
+    /// not sent. Path parameters are always required.
+    #[serde(default = "yes")]
+    pub required: bool,
     pub schema: serde_json::Value,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -167,7 +200,8 @@ pub struct ErrorSpec {
     pub code: String,
     pub description: String,
     pub solution: String,
-    /// `page` (listed on the endpoint's page) or `protocol` (APIv3-wide, see docs/protocol.md).
+    /// `page` (listed on the endpoint's page), `family` (on the error-code page of the endpoint
+    /// family) or `protocol` (APIv3-wide, see docs/protocol.md).
     pub source: String,
 }
 
@@ -191,11 +225,16 @@ impl Spec {
     /// required plain string field of the answer. Optional fields are values being set, not
     /// names of the resource, and an answer may leave them out.
     pub fn bound_fields(&self, ep: &EndpointSpec) -> Result<Vec<String>, String> {
-        let body_name = ep.request_body.target()?;
         let answer_name = ep.response.schema.target()?;
-        let (Some(body), Some(answer)) = (self.struct_def(body_name), self.struct_def(answer_name))
-        else {
-            return Err(format!("{}: request or answer is not an object", ep.name));
+        let Some(answer) = self.struct_def(answer_name) else {
+            return Err(format!("{}: the answer is not an object", ep.name));
+        };
+        let body = match &ep.request_body {
+            Some(r) => Some(
+                self.struct_def(r.target()?)
+                    .ok_or_else(|| format!("{}: the request body is not an object", ep.name))?,
+            ),
+            None => None,
         };
         let required_string = |s: &StructDef, name: &str| {
             s.props
@@ -203,18 +242,21 @@ impl Spec {
                 .any(|p| p.json_name == name && p.required && is_plain_string(&p.ty))
         };
         let mut bound: Vec<String> = Vec::new();
-        let candidates = ep
+        // Only required string parameters: an integer or an enum names nothing.
+        let params = ep
             .path_parameters
             .iter()
-            .chain(&ep.query_parameters)
-            .map(|p| p.name.as_str())
-            .chain(
-                body.props
-                    .iter()
-                    .filter(|p| required_string(body, &p.json_name))
-                    .map(|p| p.json_name.as_str()),
-            );
-        for name in candidates {
+            .zip(&ep.path_rules)
+            .chain(ep.query_parameters.iter().zip(&ep.query_rules))
+            .filter(|(p, ty)| p.required && matches!(ty, ParamTy::String(_)))
+            .map(|(p, _)| p.name.as_str());
+        let body_fields = body.into_iter().flat_map(|body| {
+            body.props
+                .iter()
+                .filter(move |p| required_string(body, &p.json_name))
+                .map(|p| p.json_name.as_str())
+        });
+        for name in params.chain(body_fields) {
             if required_string(answer, name) && !bound.iter().any(|b| b == name) {
                 bound.push(name.to_string());
             }
@@ -324,8 +366,8 @@ pub fn parse(source: &str, text: &str) -> Result<Spec, String> {
     for mut ep in endpoints {
         let at = format!("{source}: {ENDPOINTS}.{}", ep.name);
         check_endpoint(&spec, &ep, &at)?;
-        ep.path_rules = param_rules(&ep.path_parameters, &at)?;
-        ep.query_rules = param_rules(&ep.query_parameters, &at)?;
+        ep.path_rules = param_rules(&spec, &ep.path_parameters, true, &at)?;
+        ep.query_rules = param_rules(&spec, &ep.query_parameters, false, &at)?;
         spec.endpoints.push(ep);
     }
     for def in &spec.defs {
@@ -342,16 +384,42 @@ pub fn parse(source: &str, text: &str) -> Result<Spec, String> {
     Ok(spec)
 }
 
-fn param_rules(params: &[ParamSpec], at: &str) -> Result<Vec<StringRules>, String> {
+fn param_rules(
+    spec: &Spec,
+    params: &[ParamSpec],
+    in_path: bool,
+    at: &str,
+) -> Result<Vec<ParamTy>, String> {
     params
         .iter()
         .map(|p| {
             let at = format!("{at}.{}", p.name);
+            if p.name == "body" || rust_field_name(&p.name) != p.name {
+                return Err(format!(
+                    "{at}: a parameter's name must be a snake_case Rust identifier other than `body`"
+                ));
+            }
+            if in_path && !p.required {
+                return Err(format!("{at}: a path parameter cannot be optional"));
+            }
             let obj: SchemaObject = serde_json::from_value(p.schema.clone())
                 .map_err(|e| format!("{at}: not a schema: {e}"))?;
             match parse_ty(&obj, &at)? {
-                Ty::String(rules) if !rules.encrypted => Ok(rules),
-                _ => Err(format!("{at}: parameters must be plain strings")),
+                Ty::String(rules) if !rules.encrypted => Ok(ParamTy::String(rules)),
+                Ty::Integer(rules) if !in_path => Ok(ParamTy::Integer(rules)),
+                Ty::Ref(name) if !in_path => match spec.def(&name) {
+                    Some(Def {
+                        kind: DefKind::Enum(_),
+                        ..
+                    }) => Ok(ParamTy::Enum(name)),
+                    _ => Err(format!(
+                        "{at}: `{name}` is not a string enum definition (a query parameter may be a string, an integer or a string enum)"
+                    )),
+                },
+                _ if in_path => Err(format!("{at}: path parameters must be plain strings")),
+                _ => Err(format!(
+                    "{at}: query parameters must be plain strings, integers or string enums"
+                )),
             }
         })
         .collect()
@@ -382,7 +450,11 @@ fn check_endpoint(spec: &Spec, ep: &EndpointSpec, at: &str) -> Result<(), String
             "{at}: the path template names {template_params:?} but path_parameters declares {declared:?}"
         ));
     }
-    for r in [&ep.request_body, &ep.response.schema, &ep.error_body] {
+    for r in ep
+        .request_body
+        .iter()
+        .chain([&ep.response.schema, &ep.error_body])
+    {
         let target = r.target().map_err(|e| format!("{at}: {e}"))?;
         if spec.struct_def(target).is_none() {
             return Err(format!(
@@ -390,6 +462,26 @@ fn check_endpoint(spec: &Spec, ep: &EndpointSpec, at: &str) -> Result<(), String
                 r.reference
             ));
         }
+    }
+    if let Some(limit) = &ep.rate_limit {
+        if limit.per_second == 0 || limit.scope.is_empty() {
+            return Err(format!("{at}: rate_limit needs per_second > 0 and a scope"));
+        }
+        if limit.source != "page" && limit.source != "inferred" {
+            return Err(format!(
+                "{at}: rate_limit.source must be `page` or `inferred`"
+            ));
+        }
+    }
+    let mut names: Vec<&str> = ep
+        .path_parameters
+        .iter()
+        .chain(&ep.query_parameters)
+        .map(|p| p.name.as_str())
+        .collect();
+    names.sort_unstable();
+    if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("{at}: parameter `{}` is declared twice", pair[0]));
     }
     Ok(())
 }

@@ -39,7 +39,7 @@ pub(crate) fn request_target<R: EndpointRequest>(request: &R) -> String {
             out.push(separator);
             out.push_str(name);
             out.push('=');
-            out.extend(utf8_percent_encode(value, ENCODE));
+            out.extend(utf8_percent_encode(&value, ENCODE));
             separator = '&';
         }
     }

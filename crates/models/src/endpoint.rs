@@ -1,5 +1,7 @@
 //! What an endpoint is, to a client or a server: the traits the generated descriptors implement.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -54,6 +56,13 @@ pub trait Endpoint {
     /// carries the same value, so that a replayed answer for another card is refused. Computed by
     /// the generator from the schema.
     const BOUND_FIELDS: &'static [&'static str];
+    /// Whether the request has a body. Without one, [`Endpoint::Body`] is [`crate::NoBody`] and
+    /// nothing is sent after the headers (no `Content-Type` either).
+    const HAS_BODY: bool;
+    /// The rate limit WeChat Pay applies, if known: documented on the endpoint's page, or
+    /// inferred from its siblings' pages ([`RateLimit::documented`] says which). `None` when
+    /// neither says anything.
+    const RATE_LIMIT: Option<RateLimit>;
 
     /// A call: parameters and body.
     type Request: EndpointRequest<Endpoint = Self>;
@@ -96,8 +105,26 @@ pub trait EndpointRequest: Validate + Send + Sync + 'static {
 
     /// The value of a path parameter.
     fn path_param(&self, name: &str) -> Option<&str>;
-    /// The value of a query parameter.
-    fn query_param(&self, name: &str) -> Option<&str>;
+    /// The value of a query parameter as sent (before percent-encoding): strings as they are,
+    /// integers in decimal, enums by their wire value. `None` for an optional parameter left
+    /// unset (it is not sent) and for a name that is not a query parameter.
+    ///
+    /// ```
+    /// use wechatpay_card_models::{EndpointRequest, ListUserCardsRequest, UserCardState};
+    ///
+    /// let request = ListUserCardsRequest::builder()
+    ///     .brand_id("1004")
+    ///     .openid("o1")
+    ///     .offset(0)
+    ///     .limit(20)
+    ///     .build()?;
+    /// assert_eq!(request.query_param("limit").as_deref(), Some("20"));
+    /// assert_eq!(request.query_param("user_card_state"), None);
+    /// let request = ListUserCardsRequest { user_card_state: Some(UserCardState::Effective), ..request };
+    /// assert_eq!(request.query_param("user_card_state").as_deref(), Some("EFFECTIVE"));
+    /// # Ok::<(), wechatpay_card_models::ValidationError>(())
+    /// ```
+    fn query_param(&self, name: &str) -> Option<Cow<'_, str>>;
     /// The body.
     fn body(&self) -> &<Self::Endpoint as Endpoint>::Body;
     /// The body, to change (e.g. to encrypt its sensitive fields).
@@ -105,8 +132,9 @@ pub trait EndpointRequest: Validate + Send + Sync + 'static {
     /// The body alone.
     fn into_body(self) -> <Self::Endpoint as Endpoint>::Body;
 
-    /// The request's value for a bound field ([`Endpoint::BOUND_FIELDS`]): a path parameter, a
-    /// query parameter, or a top-level string field of the body, looked up in that order.
+    /// The request's value for a bound field ([`Endpoint::BOUND_FIELDS`]): a string path
+    /// parameter, a string query parameter, or a top-level string field of the body, looked up
+    /// in that order. Integer and enum parameters never bind. Generated for each request.
     ///
     /// ```
     /// use wechatpay_card_models::{EndpointRequest, UpdateUserCardBody, UpdateUserCardRequest};
@@ -117,11 +145,7 @@ pub trait EndpointRequest: Validate + Send + Sync + 'static {
     /// assert_eq!(request.bound_value("brand_id"), Some("1004"));
     /// assert_eq!(request.bound_value("level"), None);
     /// ```
-    fn bound_value(&self, name: &str) -> Option<&str> {
-        self.path_param(name)
-            .or_else(|| self.query_param(name))
-            .or_else(|| self.body().string_field(name))
-    }
+    fn bound_value(&self, name: &str) -> Option<&str>;
 }
 
 /// Reads a top-level string field of a value by its JSON name (generated for every object type
@@ -140,6 +164,18 @@ pub trait StringFields {
     /// The value of a top-level string field by its JSON name (`None` if absent, or not a
     /// string field).
     fn string_field(&self, name: &str) -> Option<&str>;
+}
+
+/// A rate limit of an endpoint: at most `per_second` calls a second, counted per `scope`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Calls allowed per second.
+    pub per_second: u32,
+    /// What the calls are counted by, e.g. `mchid` (the service provider's merchant id).
+    pub scope: &'static str,
+    /// `true` when the endpoint's own page states it; `false` when it is inferred from the
+    /// pages of its sibling endpoints.
+    pub documented: bool,
 }
 
 /// Where an endpoint is served.
@@ -164,4 +200,21 @@ pub struct ErrorCodeInfo {
     pub solution: &'static str,
     /// Listed on the endpoint's own page (else: an APIv3-wide error from the protocol rules).
     pub listed_on_page: bool,
+}
+
+impl crate::UpdateUserCardRequest {
+    /// Creates a call from its parameters (`user_card_code`, `card_id`) and body. Kept from
+    /// before the builders; [`crate::UpdateUserCardRequest::builder`] also reports a value
+    /// left out, and [`crate::Validate::validate`] checks what this one was given.
+    pub fn new(
+        user_card_code: impl Into<String>,
+        card_id: impl Into<String>,
+        body: crate::UpdateUserCardBody,
+    ) -> Self {
+        Self {
+            user_card_code: user_card_code.into(),
+            card_id: card_id.into(),
+            body,
+        }
+    }
 }

@@ -49,17 +49,19 @@ mod generated;
 
 mod endpoint;
 mod lenient;
+mod nobody;
 mod path;
 mod sensitive;
 mod timestamp;
 mod unknown;
 mod validation;
 
-pub use endpoint::{Endpoint, EndpointRequest, ErrorCodeInfo, Hosts, StringFields};
+pub use endpoint::{Endpoint, EndpointRequest, ErrorCodeInfo, Hosts, RateLimit, StringFields};
 pub use generated::endpoints::*;
 pub use generated::enums::*;
 pub use generated::types::*;
 pub use lenient::{Correction, Lenient, LenientDeserialize, from_json_lenient};
+pub use nobody::NoBody;
 pub use path::{FieldPath, Mark};
 pub use sensitive::{SensitiveFields, SensitiveString};
 pub use timestamp::{InvalidTimestamp, Timestamp};

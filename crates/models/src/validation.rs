@@ -180,6 +180,14 @@ impl Validator {
         }
     }
 
+    /// The violations recorded so far, as an error, for a caller that knows at least one was
+    /// recorded (a generated builder after reporting a missing parameter).
+    pub fn into_error(self) -> ValidationError {
+        ValidationError {
+            violations: self.violations,
+        }
+    }
+
     /// Moves into the field `name`; [`Validator::leave`] comes back.
     pub fn enter_field(&mut self, name: &str) -> Mark {
         self.path.push_field(name)

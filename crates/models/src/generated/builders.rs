@@ -78,6 +78,250 @@ impl crate::UpdateUserCardBody {
         self
     }
 }
+impl crate::InvalidateUserCardBody {
+    /// Creates a value from its required fields (`openid`); the optional ones are left out, and are not sent.
+    #[allow(clippy::new_without_default)]
+    pub fn new(openid: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            openid: openid.into(),
+            invalid_reason: ::std::option::Option::None,
+        }
+    }
+    /// Sets `invalid_reason`: 【作废原因】 Why the card is invalidated; answered later as the card's `invalid_reason`.
+    #[must_use]
+    pub fn with_invalid_reason(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.invalid_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+}
+impl crate::ImportUserCardByOpenidBody {
+    /// Creates a value from its required fields (`brand_id`, `card_id`, `openid`, `user_card_code`); the optional ones are left out, and are not sent.
+    #[allow(clippy::new_without_default)]
+    pub fn new(
+        brand_id: impl ::std::convert::Into<::std::string::String>,
+        card_id: impl ::std::convert::Into<::std::string::String>,
+        openid: impl ::std::convert::Into<::std::string::String>,
+        user_card_code: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            brand_id: brand_id.into(),
+            card_id: card_id.into(),
+            openid: openid.into(),
+            user_card_code: user_card_code.into(),
+            phone_number: ::std::option::Option::None,
+            card_color: ::std::option::Option::None,
+            card_picture_url: ::std::option::Option::None,
+            level: ::std::option::Option::None,
+            valid_date_information: ::std::option::Option::None,
+            user_information: ::std::option::Option::None,
+            pickup_time: ::std::option::Option::None,
+        }
+    }
+    /// Sets `phone_number`: 【加密的手机号】 The member's phone number, encrypted with the WeChat Pay public key (or platform certificate) named by `Wechatpay-Serial`. Give it in plaintext: the client encrypts it.
+    #[must_use]
+    pub fn with_phone_number(
+        mut self,
+        value: impl ::std::convert::Into<crate::SensitiveString>,
+    ) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_color`: 【卡背景颜色】 Card background colour as an RGB hex code, `#RRGGBB`.
+    #[must_use]
+    pub fn with_card_color(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_picture_url`: 【卡图片】 Custom card background picture: only a URL returned by the image upload API. JPG/JPEG/PNG, 716px*320px suggested, transparent background, under 1M.
+    #[must_use]
+    pub fn with_card_picture_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_picture_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `level`: 【等级】 The member's level, a display field the merchant fills freely.
+    #[must_use]
+    pub fn with_level(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `valid_date_information`: 【会员卡有效期】 The card's validity period.
+    #[must_use]
+    pub fn with_valid_date_information(mut self, value: crate::DateInfo) -> Self {
+        self.valid_date_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `user_information`: 【用户开卡时填写的个人信息】 The personal information the user filled in when opening the card.
+    #[must_use]
+    pub fn with_user_information(mut self, value: crate::UserInfo) -> Self {
+        self.user_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `pickup_time`: 【领取时间】 When the user picked up the card, RFC3339 (e.g. `2015-05-20T13:29:35+08:00`).
+    #[must_use]
+    pub fn with_pickup_time(mut self, value: crate::Timestamp) -> Self {
+        self.pickup_time = ::std::option::Option::Some(value);
+        self
+    }
+}
+impl crate::ImportUserCardByPhoneBody {
+    /// Creates a value from its required fields (`brand_id`, `card_id`, `phone_number`, `user_card_code`); the optional ones are left out, and are not sent.
+    #[allow(clippy::new_without_default)]
+    pub fn new(
+        brand_id: impl ::std::convert::Into<::std::string::String>,
+        card_id: impl ::std::convert::Into<::std::string::String>,
+        phone_number: impl ::std::convert::Into<crate::SensitiveString>,
+        user_card_code: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            brand_id: brand_id.into(),
+            card_id: card_id.into(),
+            phone_number: phone_number.into(),
+            user_card_code: user_card_code.into(),
+            card_color: ::std::option::Option::None,
+            card_picture_url: ::std::option::Option::None,
+            level: ::std::option::Option::None,
+            valid_date_information: ::std::option::Option::None,
+            user_information: ::std::option::Option::None,
+            pickup_time: ::std::option::Option::None,
+        }
+    }
+    /// Sets `card_color`: 【卡背景颜色】 Card background colour as an RGB hex code, `#RRGGBB`.
+    #[must_use]
+    pub fn with_card_color(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_picture_url`: 【卡图片】 Custom card background picture: only a URL returned by the image upload API. JPG/JPEG/PNG, 716px*320px suggested, transparent background, under 1M.
+    #[must_use]
+    pub fn with_card_picture_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_picture_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `level`: 【等级】 The member's level, a display field the merchant fills freely.
+    #[must_use]
+    pub fn with_level(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `valid_date_information`: 【会员卡有效期】 The card's validity period.
+    #[must_use]
+    pub fn with_valid_date_information(mut self, value: crate::DateInfo) -> Self {
+        self.valid_date_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `user_information`: 【用户开卡时填写的个人信息】 The personal information the user filled in when opening the card.
+    #[must_use]
+    pub fn with_user_information(mut self, value: crate::UserInfo) -> Self {
+        self.user_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `pickup_time`: 【领取时间】 When the user picked up the card, RFC3339 (e.g. `2015-05-20T13:29:35+08:00`).
+    #[must_use]
+    pub fn with_pickup_time(mut self, value: crate::Timestamp) -> Self {
+        self.pickup_time = ::std::option::Option::Some(value);
+        self
+    }
+}
+impl crate::ConfirmUserCardBody {
+    /// Creates a value from its required fields (`brand_id`, `openid`, `user_card_confirm_state`); the optional ones are left out, and are not sent.
+    #[allow(clippy::new_without_default)]
+    pub fn new(
+        brand_id: impl ::std::convert::Into<::std::string::String>,
+        openid: impl ::std::convert::Into<::std::string::String>,
+        user_card_confirm_state: crate::UserCardConfirmState,
+    ) -> Self {
+        Self {
+            brand_id: brand_id.into(),
+            openid: openid.into(),
+            user_card_confirm_state,
+            card_color: ::std::option::Option::None,
+            card_picture_url: ::std::option::Option::None,
+            phone_number: ::std::option::Option::None,
+            level: ::std::option::Option::None,
+            valid_date_information: ::std::option::Option::None,
+            user_information: ::std::option::Option::None,
+            attach: ::std::option::Option::None,
+        }
+    }
+    /// Sets `card_color`: 【卡背景颜色】 Card background colour as an RGB hex code, `#RRGGBB`.
+    #[must_use]
+    pub fn with_card_color(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_picture_url`: 【卡图片】 Custom card background picture: only a URL returned by the image upload API. JPG/JPEG/PNG, 716px*320px suggested, transparent background, under 1M.
+    #[must_use]
+    pub fn with_card_picture_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_picture_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `phone_number`: 【加密的手机号】 The member's phone number, encrypted with the WeChat Pay public key (or platform certificate) named by `Wechatpay-Serial`. Give it in plaintext: the client encrypts it.
+    #[must_use]
+    pub fn with_phone_number(
+        mut self,
+        value: impl ::std::convert::Into<crate::SensitiveString>,
+    ) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `level`: 【等级】 The member's level, a display field the merchant fills freely.
+    #[must_use]
+    pub fn with_level(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `valid_date_information`: 【会员卡有效期】 The card's validity period.
+    #[must_use]
+    pub fn with_valid_date_information(mut self, value: crate::DateInfo) -> Self {
+        self.valid_date_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `user_information`: 【用户开卡时填写的个人信息】 The personal information the user filled in when opening the card.
+    #[must_use]
+    pub fn with_user_information(mut self, value: crate::UserInfo) -> Self {
+        self.user_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `attach`: 【商家数据包】 Merchant data, invisible to the user, returned by the card detail query; at most 256 characters.
+    #[must_use]
+    pub fn with_attach(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.attach = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 impl crate::DateInfo {
     /// Creates a value from its required fields (`type`); the optional ones are left out, and are not sent.
     #[allow(clippy::new_without_default)]

@@ -381,3 +381,85 @@ impl<'de> ::serde::Deserialize<'de> for UserCardState {
         Ok(Self::from(value))
     }
 }
+/// 【会员开卡状态】 The result of a card opening, as reported by ConfirmUserCard.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UserCardConfirmState {
+    /// `CREATE_CARD_SUCCESS`: 开卡成功: the card was opened.
+    CreateCardSuccess,
+    /// `CREATE_CARD_FAIL`: 开卡失败: the card opening failed.
+    CreateCardFail,
+    /// A value this version does not know (a newer server may send one), kept as received. Make one with `UserCardConfirmState::from("…")`.
+    Unknown(crate::UnknownValue),
+}
+impl UserCardConfirmState {
+    /// The documented values, in the schema's order.
+    pub const KNOWN: &'static [Self] = &[Self::CreateCardSuccess, Self::CreateCardFail];
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CreateCardSuccess => "CREATE_CARD_SUCCESS",
+            Self::CreateCardFail => "CREATE_CARD_FAIL",
+            Self::Unknown(value) => value.as_str(),
+        }
+    }
+    /// Whether this is a value this version does not know.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Self::Unknown(_))
+    }
+}
+impl crate::OpenEnum for UserCardConfirmState {
+    const KNOWN_VALUES: &'static [&'static str] = &[
+        "CREATE_CARD_SUCCESS",
+        "CREATE_CARD_FAIL",
+    ];
+    fn as_str(&self) -> &str {
+        self.as_str()
+    }
+    fn is_unknown(&self) -> bool {
+        self.is_unknown()
+    }
+}
+impl ::std::convert::From<&str> for UserCardConfirmState {
+    fn from(value: &str) -> Self {
+        match value {
+            "CREATE_CARD_SUCCESS" => Self::CreateCardSuccess,
+            "CREATE_CARD_FAIL" => Self::CreateCardFail,
+            other => Self::Unknown(crate::UnknownValue::new(other)),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for UserCardConfirmState {
+    fn from(value: ::std::string::String) -> Self {
+        Self::from(value.as_str())
+    }
+}
+impl ::std::str::FromStr for UserCardConfirmState {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for UserCardConfirmState {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for UserCardConfirmState {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for UserCardConfirmState {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
+        Ok(Self::from(value))
+    }
+}

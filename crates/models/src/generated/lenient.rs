@@ -37,6 +37,144 @@ impl crate::LenientDeserialize for crate::UpdateUserCardBody {
         }
     }
 }
+impl crate::LenientDeserialize for crate::InvalidateUserCardBody {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        let mut map = crate::lenient::object(value, v)?;
+        ::std::option::Option::Some(Self {
+            openid: crate::lenient::required(&mut map, "openid", v),
+            invalid_reason: crate::lenient::optional(&mut map, "invalid_reason", v),
+        })
+    }
+    fn zero() -> Self {
+        Self {
+            openid: crate::LenientDeserialize::zero(),
+            invalid_reason: ::std::option::Option::None,
+        }
+    }
+}
+impl crate::LenientDeserialize for crate::ImportUserCardByOpenidBody {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        let mut map = crate::lenient::object(value, v)?;
+        ::std::option::Option::Some(Self {
+            brand_id: crate::lenient::required(&mut map, "brand_id", v),
+            card_id: crate::lenient::required(&mut map, "card_id", v),
+            openid: crate::lenient::required(&mut map, "openid", v),
+            user_card_code: crate::lenient::required(&mut map, "user_card_code", v),
+            phone_number: crate::lenient::optional(&mut map, "phone_number", v),
+            card_color: crate::lenient::optional(&mut map, "card_color", v),
+            card_picture_url: crate::lenient::optional(&mut map, "card_picture_url", v),
+            level: crate::lenient::optional(&mut map, "level", v),
+            valid_date_information: crate::lenient::optional(
+                &mut map,
+                "valid_date_information",
+                v,
+            ),
+            user_information: crate::lenient::optional(&mut map, "user_information", v),
+            pickup_time: crate::lenient::optional(&mut map, "pickup_time", v),
+        })
+    }
+    fn zero() -> Self {
+        Self {
+            brand_id: crate::LenientDeserialize::zero(),
+            card_id: crate::LenientDeserialize::zero(),
+            openid: crate::LenientDeserialize::zero(),
+            user_card_code: crate::LenientDeserialize::zero(),
+            phone_number: ::std::option::Option::None,
+            card_color: ::std::option::Option::None,
+            card_picture_url: ::std::option::Option::None,
+            level: ::std::option::Option::None,
+            valid_date_information: ::std::option::Option::None,
+            user_information: ::std::option::Option::None,
+            pickup_time: ::std::option::Option::None,
+        }
+    }
+}
+impl crate::LenientDeserialize for crate::ImportUserCardByPhoneBody {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        let mut map = crate::lenient::object(value, v)?;
+        ::std::option::Option::Some(Self {
+            brand_id: crate::lenient::required(&mut map, "brand_id", v),
+            card_id: crate::lenient::required(&mut map, "card_id", v),
+            phone_number: crate::lenient::required(&mut map, "phone_number", v),
+            user_card_code: crate::lenient::required(&mut map, "user_card_code", v),
+            card_color: crate::lenient::optional(&mut map, "card_color", v),
+            card_picture_url: crate::lenient::optional(&mut map, "card_picture_url", v),
+            level: crate::lenient::optional(&mut map, "level", v),
+            valid_date_information: crate::lenient::optional(
+                &mut map,
+                "valid_date_information",
+                v,
+            ),
+            user_information: crate::lenient::optional(&mut map, "user_information", v),
+            pickup_time: crate::lenient::optional(&mut map, "pickup_time", v),
+        })
+    }
+    fn zero() -> Self {
+        Self {
+            brand_id: crate::LenientDeserialize::zero(),
+            card_id: crate::LenientDeserialize::zero(),
+            phone_number: crate::LenientDeserialize::zero(),
+            user_card_code: crate::LenientDeserialize::zero(),
+            card_color: ::std::option::Option::None,
+            card_picture_url: ::std::option::Option::None,
+            level: ::std::option::Option::None,
+            valid_date_information: ::std::option::Option::None,
+            user_information: ::std::option::Option::None,
+            pickup_time: ::std::option::Option::None,
+        }
+    }
+}
+impl crate::LenientDeserialize for crate::ConfirmUserCardBody {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        let mut map = crate::lenient::object(value, v)?;
+        ::std::option::Option::Some(Self {
+            brand_id: crate::lenient::required(&mut map, "brand_id", v),
+            openid: crate::lenient::required(&mut map, "openid", v),
+            user_card_confirm_state: crate::lenient::required(
+                &mut map,
+                "user_card_confirm_state",
+                v,
+            ),
+            card_color: crate::lenient::optional(&mut map, "card_color", v),
+            card_picture_url: crate::lenient::optional(&mut map, "card_picture_url", v),
+            phone_number: crate::lenient::optional(&mut map, "phone_number", v),
+            level: crate::lenient::optional(&mut map, "level", v),
+            valid_date_information: crate::lenient::optional(
+                &mut map,
+                "valid_date_information",
+                v,
+            ),
+            user_information: crate::lenient::optional(&mut map, "user_information", v),
+            attach: crate::lenient::optional(&mut map, "attach", v),
+        })
+    }
+    fn zero() -> Self {
+        Self {
+            brand_id: crate::LenientDeserialize::zero(),
+            openid: crate::LenientDeserialize::zero(),
+            user_card_confirm_state: crate::LenientDeserialize::zero(),
+            card_color: ::std::option::Option::None,
+            card_picture_url: ::std::option::Option::None,
+            phone_number: ::std::option::Option::None,
+            level: ::std::option::Option::None,
+            valid_date_information: ::std::option::Option::None,
+            user_information: ::std::option::Option::None,
+            attach: ::std::option::Option::None,
+        }
+    }
+}
 impl crate::LenientDeserialize for crate::UserCard {
     fn read_lenient(
         value: ::serde_json::Value,
@@ -88,6 +226,28 @@ impl crate::LenientDeserialize for crate::UserCard {
             invalid_time: ::std::option::Option::None,
             create_time: crate::LenientDeserialize::zero(),
             modify_time: crate::LenientDeserialize::zero(),
+        }
+    }
+}
+impl crate::LenientDeserialize for crate::UserCardList {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        let mut map = crate::lenient::object(value, v)?;
+        ::std::option::Option::Some(Self {
+            data: crate::lenient::list(&mut map, "data", v),
+            total_count: crate::lenient::required(&mut map, "total_count", v),
+            offset: crate::lenient::required(&mut map, "offset", v),
+            limit: crate::lenient::required(&mut map, "limit", v),
+        })
+    }
+    fn zero() -> Self {
+        Self {
+            data: ::std::vec::Vec::new(),
+            total_count: crate::LenientDeserialize::zero(),
+            offset: crate::LenientDeserialize::zero(),
+            limit: crate::LenientDeserialize::zero(),
         }
     }
 }
@@ -216,6 +376,18 @@ impl crate::LenientDeserialize for crate::CardType {
     }
 }
 impl crate::LenientDeserialize for crate::UserCardState {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        <::std::string::String as crate::LenientDeserialize>::read_lenient(value, v)
+            .map(Self::from)
+    }
+    fn zero() -> Self {
+        Self::from("")
+    }
+}
+impl crate::LenientDeserialize for crate::UserCardConfirmState {
     fn read_lenient(
         value: ::serde_json::Value,
         v: &mut crate::Validator,

@@ -31,6 +31,113 @@ impl crate::SensitiveFields for crate::UpdateUserCardBody {
         path.truncate(mark);
     }
 }
+impl crate::SensitiveFields for crate::InvalidateUserCardBody {
+    fn walk_sensitive_mut<E>(
+        &mut self,
+        _path: &mut crate::FieldPath,
+        _f: &mut dyn FnMut(
+            &crate::FieldPath,
+            &mut crate::SensitiveString,
+        ) -> ::std::result::Result<(), E>,
+    ) -> ::std::result::Result<(), E> {
+        Ok(())
+    }
+    fn walk_sensitive(
+        &self,
+        _path: &mut crate::FieldPath,
+        _f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
+    ) {}
+}
+impl crate::SensitiveFields for crate::ImportUserCardByOpenidBody {
+    fn walk_sensitive_mut<E>(
+        &mut self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(
+            &crate::FieldPath,
+            &mut crate::SensitiveString,
+        ) -> ::std::result::Result<(), E>,
+    ) -> ::std::result::Result<(), E> {
+        let mark = path.push_field("phone_number");
+        crate::SensitiveFields::walk_sensitive_mut(&mut self.phone_number, path, f)?;
+        path.truncate(mark);
+        let mark = path.push_field("user_information");
+        crate::SensitiveFields::walk_sensitive_mut(&mut self.user_information, path, f)?;
+        path.truncate(mark);
+        Ok(())
+    }
+    fn walk_sensitive(
+        &self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
+    ) {
+        let mark = path.push_field("phone_number");
+        crate::SensitiveFields::walk_sensitive(&self.phone_number, path, f);
+        path.truncate(mark);
+        let mark = path.push_field("user_information");
+        crate::SensitiveFields::walk_sensitive(&self.user_information, path, f);
+        path.truncate(mark);
+    }
+}
+impl crate::SensitiveFields for crate::ImportUserCardByPhoneBody {
+    fn walk_sensitive_mut<E>(
+        &mut self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(
+            &crate::FieldPath,
+            &mut crate::SensitiveString,
+        ) -> ::std::result::Result<(), E>,
+    ) -> ::std::result::Result<(), E> {
+        let mark = path.push_field("phone_number");
+        crate::SensitiveFields::walk_sensitive_mut(&mut self.phone_number, path, f)?;
+        path.truncate(mark);
+        let mark = path.push_field("user_information");
+        crate::SensitiveFields::walk_sensitive_mut(&mut self.user_information, path, f)?;
+        path.truncate(mark);
+        Ok(())
+    }
+    fn walk_sensitive(
+        &self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
+    ) {
+        let mark = path.push_field("phone_number");
+        crate::SensitiveFields::walk_sensitive(&self.phone_number, path, f);
+        path.truncate(mark);
+        let mark = path.push_field("user_information");
+        crate::SensitiveFields::walk_sensitive(&self.user_information, path, f);
+        path.truncate(mark);
+    }
+}
+impl crate::SensitiveFields for crate::ConfirmUserCardBody {
+    fn walk_sensitive_mut<E>(
+        &mut self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(
+            &crate::FieldPath,
+            &mut crate::SensitiveString,
+        ) -> ::std::result::Result<(), E>,
+    ) -> ::std::result::Result<(), E> {
+        let mark = path.push_field("phone_number");
+        crate::SensitiveFields::walk_sensitive_mut(&mut self.phone_number, path, f)?;
+        path.truncate(mark);
+        let mark = path.push_field("user_information");
+        crate::SensitiveFields::walk_sensitive_mut(&mut self.user_information, path, f)?;
+        path.truncate(mark);
+        Ok(())
+    }
+    fn walk_sensitive(
+        &self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
+    ) {
+        let mark = path.push_field("phone_number");
+        crate::SensitiveFields::walk_sensitive(&self.phone_number, path, f);
+        path.truncate(mark);
+        let mark = path.push_field("user_information");
+        crate::SensitiveFields::walk_sensitive(&self.user_information, path, f);
+        path.truncate(mark);
+    }
+}
 impl crate::SensitiveFields for crate::UserCard {
     fn walk_sensitive_mut<E>(
         &mut self,
@@ -58,6 +165,30 @@ impl crate::SensitiveFields for crate::UserCard {
         path.truncate(mark);
         let mark = path.push_field("user_information");
         crate::SensitiveFields::walk_sensitive(&self.user_information, path, f);
+        path.truncate(mark);
+    }
+}
+impl crate::SensitiveFields for crate::UserCardList {
+    fn walk_sensitive_mut<E>(
+        &mut self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(
+            &crate::FieldPath,
+            &mut crate::SensitiveString,
+        ) -> ::std::result::Result<(), E>,
+    ) -> ::std::result::Result<(), E> {
+        let mark = path.push_field("data");
+        crate::SensitiveFields::walk_sensitive_mut(&mut self.data, path, f)?;
+        path.truncate(mark);
+        Ok(())
+    }
+    fn walk_sensitive(
+        &self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
+    ) {
+        let mark = path.push_field("data");
+        crate::SensitiveFields::walk_sensitive(&self.data, path, f);
         path.truncate(mark);
     }
 }

@@ -23,6 +23,83 @@ impl crate::StrictFields for crate::UpdateUserCardBody {
         }
     }
 }
+impl crate::StrictFields for crate::InvalidateUserCardBody {
+    fn unknown_fields(value: &::serde_json::Value, v: &mut crate::Validator) {
+        let ::std::option::Option::Some(map) = value.as_object() else { return };
+        for (key, _child) in map {
+            match key.as_str() {
+                "openid" | "invalid_reason" => {}
+                _ => v.unknown_field(key, "InvalidateUserCardBody"),
+            }
+        }
+    }
+}
+impl crate::StrictFields for crate::ImportUserCardByOpenidBody {
+    fn unknown_fields(value: &::serde_json::Value, v: &mut crate::Validator) {
+        let ::std::option::Option::Some(map) = value.as_object() else { return };
+        for (key, child) in map {
+            match key.as_str() {
+                "brand_id" | "card_id" | "openid" | "user_card_code" | "phone_number"
+                | "card_color" | "card_picture_url" | "level" | "pickup_time" => {}
+                "valid_date_information" => {
+                    let mark = v.enter_field(key);
+                    <crate::DateInfo as crate::StrictFields>::unknown_fields(child, v);
+                    v.leave(mark);
+                }
+                "user_information" => {
+                    let mark = v.enter_field(key);
+                    <crate::UserInfo as crate::StrictFields>::unknown_fields(child, v);
+                    v.leave(mark);
+                }
+                _ => v.unknown_field(key, "ImportUserCardByOpenidBody"),
+            }
+        }
+    }
+}
+impl crate::StrictFields for crate::ImportUserCardByPhoneBody {
+    fn unknown_fields(value: &::serde_json::Value, v: &mut crate::Validator) {
+        let ::std::option::Option::Some(map) = value.as_object() else { return };
+        for (key, child) in map {
+            match key.as_str() {
+                "brand_id" | "card_id" | "phone_number" | "user_card_code" | "card_color"
+                | "card_picture_url" | "level" | "pickup_time" => {}
+                "valid_date_information" => {
+                    let mark = v.enter_field(key);
+                    <crate::DateInfo as crate::StrictFields>::unknown_fields(child, v);
+                    v.leave(mark);
+                }
+                "user_information" => {
+                    let mark = v.enter_field(key);
+                    <crate::UserInfo as crate::StrictFields>::unknown_fields(child, v);
+                    v.leave(mark);
+                }
+                _ => v.unknown_field(key, "ImportUserCardByPhoneBody"),
+            }
+        }
+    }
+}
+impl crate::StrictFields for crate::ConfirmUserCardBody {
+    fn unknown_fields(value: &::serde_json::Value, v: &mut crate::Validator) {
+        let ::std::option::Option::Some(map) = value.as_object() else { return };
+        for (key, child) in map {
+            match key.as_str() {
+                "brand_id" | "openid" | "user_card_confirm_state" | "card_color"
+                | "card_picture_url" | "phone_number" | "level" | "attach" => {}
+                "valid_date_information" => {
+                    let mark = v.enter_field(key);
+                    <crate::DateInfo as crate::StrictFields>::unknown_fields(child, v);
+                    v.leave(mark);
+                }
+                "user_information" => {
+                    let mark = v.enter_field(key);
+                    <crate::UserInfo as crate::StrictFields>::unknown_fields(child, v);
+                    v.leave(mark);
+                }
+                _ => v.unknown_field(key, "ConfirmUserCardBody"),
+            }
+        }
+    }
+}
 impl crate::StrictFields for crate::UserCard {
     fn unknown_fields(value: &::serde_json::Value, v: &mut crate::Validator) {
         let ::std::option::Option::Some(map) = value.as_object() else { return };
@@ -40,6 +117,24 @@ impl crate::StrictFields for crate::UserCard {
                 "user_information" => {
                     let mark = v.enter_field(key);
                     <crate::UserInfo as crate::StrictFields>::unknown_fields(child, v);
+                    v.leave(mark);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+impl crate::StrictFields for crate::UserCardList {
+    fn unknown_fields(value: &::serde_json::Value, v: &mut crate::Validator) {
+        let ::std::option::Option::Some(map) = value.as_object() else { return };
+        for (key, child) in map {
+            match key.as_str() {
+                "total_count" | "offset" | "limit" => {}
+                "data" => {
+                    let mark = v.enter_field(key);
+                    <::std::vec::Vec<
+                        crate::UserCard,
+                    > as crate::StrictFields>::unknown_fields(child, v);
                     v.leave(mark);
                 }
                 _ => {}

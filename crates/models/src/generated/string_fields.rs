@@ -14,6 +14,55 @@ impl crate::StringFields for crate::UpdateUserCardBody {
         }
     }
 }
+impl crate::StringFields for crate::InvalidateUserCardBody {
+    fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
+        match name {
+            "openid" => ::std::option::Option::Some(self.openid.as_str()),
+            "invalid_reason" => self.invalid_reason.as_deref(),
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+impl crate::StringFields for crate::ImportUserCardByOpenidBody {
+    fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
+        match name {
+            "brand_id" => ::std::option::Option::Some(self.brand_id.as_str()),
+            "card_id" => ::std::option::Option::Some(self.card_id.as_str()),
+            "openid" => ::std::option::Option::Some(self.openid.as_str()),
+            "user_card_code" => ::std::option::Option::Some(self.user_card_code.as_str()),
+            "card_color" => self.card_color.as_deref(),
+            "card_picture_url" => self.card_picture_url.as_deref(),
+            "level" => self.level.as_deref(),
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+impl crate::StringFields for crate::ImportUserCardByPhoneBody {
+    fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
+        match name {
+            "brand_id" => ::std::option::Option::Some(self.brand_id.as_str()),
+            "card_id" => ::std::option::Option::Some(self.card_id.as_str()),
+            "user_card_code" => ::std::option::Option::Some(self.user_card_code.as_str()),
+            "card_color" => self.card_color.as_deref(),
+            "card_picture_url" => self.card_picture_url.as_deref(),
+            "level" => self.level.as_deref(),
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+impl crate::StringFields for crate::ConfirmUserCardBody {
+    fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
+        match name {
+            "brand_id" => ::std::option::Option::Some(self.brand_id.as_str()),
+            "openid" => ::std::option::Option::Some(self.openid.as_str()),
+            "card_color" => self.card_color.as_deref(),
+            "card_picture_url" => self.card_picture_url.as_deref(),
+            "level" => self.level.as_deref(),
+            "attach" => self.attach.as_deref(),
+            _ => ::std::option::Option::None,
+        }
+    }
+}
 impl crate::StringFields for crate::UserCard {
     fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
         match name {
@@ -28,6 +77,12 @@ impl crate::StringFields for crate::UserCard {
             "invalid_reason" => self.invalid_reason.as_deref(),
             _ => ::std::option::Option::None,
         }
+    }
+}
+impl crate::StringFields for crate::UserCardList {
+    fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
+        let _ = name;
+        ::std::option::Option::None
     }
 }
 impl crate::StringFields for crate::DateInfo {

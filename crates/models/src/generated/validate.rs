@@ -5,6 +5,26 @@
 static UPDATE_USER_CARD_BODY_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
     "^#[0-9A-Fa-f]{6}$",
 );
+/// The `pattern` of `ImportUserCardByOpenidBody.user_card_code`.
+static IMPORT_USER_CARD_BY_OPENID_BODY_USER_CARD_CODE_PATTERN: crate::Pattern = crate::Pattern::new(
+    "^[!-~]+$",
+);
+/// The `pattern` of `ImportUserCardByOpenidBody.card_color`.
+static IMPORT_USER_CARD_BY_OPENID_BODY_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+    "^#[0-9A-Fa-f]{6}$",
+);
+/// The `pattern` of `ImportUserCardByPhoneBody.user_card_code`.
+static IMPORT_USER_CARD_BY_PHONE_BODY_USER_CARD_CODE_PATTERN: crate::Pattern = crate::Pattern::new(
+    "^[!-~]+$",
+);
+/// The `pattern` of `ImportUserCardByPhoneBody.card_color`.
+static IMPORT_USER_CARD_BY_PHONE_BODY_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+    "^#[0-9A-Fa-f]{6}$",
+);
+/// The `pattern` of `ConfirmUserCardBody.card_color`.
+static CONFIRM_USER_CARD_BODY_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+    "^#[0-9A-Fa-f]{6}$",
+);
 /// The `pattern` of `UserCard.card_color`.
 static USER_CARD_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
     "^#[0-9A-Fa-f]{6}$",
@@ -48,6 +68,417 @@ impl crate::Validate for crate::UpdateUserCardBody {
                     max_length: ::std::option::Option::Some(7u32),
                     pattern: ::std::option::Option::Some(
                         &UPDATE_USER_CARD_BODY_CARD_COLOR_PATTERN,
+                    ),
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.card_picture_url {
+            let mark = v.enter_field("card_picture_url");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(256u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::Uri),
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.phone_number {
+            let mark = v.enter_field("phone_number");
+            v.check_sensitive(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(512u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.level {
+            let mark = v.enter_field("level");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(10u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.valid_date_information {
+            let mark = v.enter_field("valid_date_information");
+            crate::Validate::validate_into(value, v);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.user_information {
+            let mark = v.enter_field("user_information");
+            crate::Validate::validate_into(value, v);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.attach {
+            let mark = v.enter_field("attach");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(256u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+    }
+}
+impl crate::Validate for crate::InvalidateUserCardBody {
+    fn validate_into(&self, v: &mut crate::Validator) {
+        {
+            let value = &self.openid;
+            let mark = v.enter_field("openid");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(128u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.invalid_reason {
+            let mark = v.enter_field("invalid_reason");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+    }
+}
+impl crate::Validate for crate::ImportUserCardByOpenidBody {
+    fn validate_into(&self, v: &mut crate::Validator) {
+        {
+            let value = &self.brand_id;
+            let mark = v.enter_field("brand_id");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.card_id;
+            let mark = v.enter_field("card_id");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.openid;
+            let mark = v.enter_field("openid");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(128u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.user_card_code;
+            let mark = v.enter_field("user_card_code");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::Some(
+                        &IMPORT_USER_CARD_BY_OPENID_BODY_USER_CARD_CODE_PATTERN,
+                    ),
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.phone_number {
+            let mark = v.enter_field("phone_number");
+            v.check_sensitive(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(512u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.card_color {
+            let mark = v.enter_field("card_color");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(7u32),
+                    pattern: ::std::option::Option::Some(
+                        &IMPORT_USER_CARD_BY_OPENID_BODY_CARD_COLOR_PATTERN,
+                    ),
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.card_picture_url {
+            let mark = v.enter_field("card_picture_url");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(256u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::Uri),
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.level {
+            let mark = v.enter_field("level");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(10u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.valid_date_information {
+            let mark = v.enter_field("valid_date_information");
+            crate::Validate::validate_into(value, v);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.user_information {
+            let mark = v.enter_field("user_information");
+            crate::Validate::validate_into(value, v);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.pickup_time {
+            let mark = v.enter_field("pickup_time");
+            v.check_string(
+                value.as_str(),
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::DateTime),
+                },
+            );
+            v.leave(mark);
+        }
+    }
+}
+impl crate::Validate for crate::ImportUserCardByPhoneBody {
+    fn validate_into(&self, v: &mut crate::Validator) {
+        {
+            let value = &self.brand_id;
+            let mark = v.enter_field("brand_id");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.card_id;
+            let mark = v.enter_field("card_id");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.phone_number;
+            let mark = v.enter_field("phone_number");
+            v.check_sensitive(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(512u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.user_card_code;
+            let mark = v.enter_field("user_card_code");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::Some(
+                        &IMPORT_USER_CARD_BY_PHONE_BODY_USER_CARD_CODE_PATTERN,
+                    ),
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.card_color {
+            let mark = v.enter_field("card_color");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(7u32),
+                    pattern: ::std::option::Option::Some(
+                        &IMPORT_USER_CARD_BY_PHONE_BODY_CARD_COLOR_PATTERN,
+                    ),
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.card_picture_url {
+            let mark = v.enter_field("card_picture_url");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(256u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::Uri),
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.level {
+            let mark = v.enter_field("level");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(10u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.valid_date_information {
+            let mark = v.enter_field("valid_date_information");
+            crate::Validate::validate_into(value, v);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.user_information {
+            let mark = v.enter_field("user_information");
+            crate::Validate::validate_into(value, v);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.pickup_time {
+            let mark = v.enter_field("pickup_time");
+            v.check_string(
+                value.as_str(),
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::DateTime),
+                },
+            );
+            v.leave(mark);
+        }
+    }
+}
+impl crate::Validate for crate::ConfirmUserCardBody {
+    fn validate_into(&self, v: &mut crate::Validator) {
+        {
+            let value = &self.brand_id;
+            let mark = v.enter_field("brand_id");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.openid;
+            let mark = v.enter_field("openid");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::Some(1u32),
+                    max_length: ::std::option::Option::Some(128u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.user_card_confirm_state;
+            let mark = v.enter_field("user_card_confirm_state");
+            v.check_enum(value);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.card_color {
+            let mark = v.enter_field("card_color");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(7u32),
+                    pattern: ::std::option::Option::Some(
+                        &CONFIRM_USER_CARD_BODY_CARD_COLOR_PATTERN,
                     ),
                     format: ::std::option::Option::None,
                 },
@@ -328,6 +759,61 @@ impl crate::Validate for crate::UserCard {
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
                     format: ::std::option::Option::Some(crate::Format::DateTime),
+                },
+            );
+            v.leave(mark);
+        }
+    }
+}
+impl crate::Validate for crate::UserCardList {
+    fn validate_into(&self, v: &mut crate::Validator) {
+        {
+            let value = &self.data;
+            let mark = v.enter_field("data");
+            v.check_items(
+                value.len(),
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            );
+            for (i, item) in value.iter().enumerate() {
+                let mark = v.enter_index(i);
+                crate::Validate::validate_into(item, v);
+                v.leave(mark);
+            }
+            v.leave(mark);
+        }
+        {
+            let value = &self.total_count;
+            let mark = v.enter_field("total_count");
+            v.check_integer(
+                *value,
+                &crate::IntegerRules {
+                    minimum: ::std::option::Option::Some(0i64),
+                    maximum: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.offset;
+            let mark = v.enter_field("offset");
+            v.check_integer(
+                *value,
+                &crate::IntegerRules {
+                    minimum: ::std::option::Option::Some(0i64),
+                    maximum: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.limit;
+            let mark = v.enter_field("limit");
+            v.check_integer(
+                *value,
+                &crate::IntegerRules {
+                    minimum: ::std::option::Option::Some(0i64),
+                    maximum: ::std::option::Option::None,
                 },
             );
             v.leave(mark);
