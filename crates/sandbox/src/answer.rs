@@ -128,11 +128,13 @@ impl ApiError {
     }
 
     /// 405 `INVALID_REQUEST`: the path is the endpoint's, the method is not.
-    pub(crate) fn method_not_allowed(method: &str) -> Self {
+    pub(crate) fn method_not_allowed(method: &str, allowed: &str) -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "INVALID_REQUEST",
-            format!("HTTP 请求不符合微信支付 APIv3 接口规则: this path takes PATCH, not {method}"),
+            format!(
+                "HTTP 请求不符合微信支付 APIv3 接口规则: this path takes {allowed}, not {method}"
+            ),
         )
     }
 
@@ -174,7 +176,7 @@ impl ApiError {
     }
 }
 
-/// `Request-ID`s: 128 random bits from the operating system's generator (through aws-lc-rs),
+/// `Request-ID`s: 128 random bits from the operating system's generator (`getrandom`),
 /// 32 uppercase hex digits. Unpredictable, so an id says nothing of the requests before it,
 /// and unique in practice (a collision is a 2^-64 event after 2^32 ids).
 pub(crate) struct RequestIds;
@@ -182,7 +184,7 @@ pub(crate) struct RequestIds;
 impl RequestIds {
     pub(crate) fn next(&self) -> String {
         let mut bytes = [0u8; 16];
-        if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        if getrandom::fill(&mut bytes).is_err() {
             // The system generator does not fail once the process runs; should it, an id is
             // still needed: fastrand's generator, seeded per thread from the OS.
             bytes = fastrand::u128(..).to_be_bytes();

@@ -2,15 +2,13 @@
 //! jsonschema crate, then what JSON Schema cannot say (the models' strict parse and
 //! [`Validate`]: characters outside the Basic Multilingual Plane, RFC 3339 and URL rules).
 
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use wechatpay_card_models::{SCHEMA_JSON, UpdateUserCardBody, Validate, from_json_strict};
+use wechatpay_card_models::{LenientDeserialize, StrictFields, Validate, from_json_strict};
 
 use crate::SandboxError;
 use crate::answer::{ApiError, Location};
-use crate::store::UserInfoSent;
 
-/// The request body type's name in the schema's `definitions`.
-const BODY_DEFINITION: &str = "UpdateUserCardBody";
 /// The schema keyword marking an encrypted field.
 const ENCRYPTED: &str = "x-wechatpay-encrypted";
 /// An offending value is echoed in `detail.value` only when its JSON is this short.
@@ -25,15 +23,7 @@ pub(crate) struct Problem {
     pub(crate) issue: String,
 }
 
-/// A body that passed every check.
-#[derive(Debug)]
-pub(crate) struct CheckedBody {
-    /// Sensitive fields still encrypted.
-    pub(crate) body: UpdateUserCardBody,
-    pub(crate) sent: UserInfoSent,
-}
-
-/// The compiled request schema and the shapes of its sensitive fields.
+/// One request body's compiled schema and the shapes of its sensitive fields.
 pub(crate) struct BodyChecker {
     validator: jsonschema::Validator,
     /// Paths of encrypted fields with `[]` for any index, e.g.
@@ -42,9 +32,16 @@ pub(crate) struct BodyChecker {
 }
 
 impl BodyChecker {
-    pub(crate) fn new() -> Result<Self, SandboxError> {
-        let schema: Value =
-            serde_json::from_str(SCHEMA_JSON).map_err(|e| SandboxError::Schema(e.to_string()))?;
+    /// The checker of the body defined as `definitions.<definition>` in the schema.
+    #[cfg(test)]
+    pub(crate) fn new(definition: &str) -> Result<Self, SandboxError> {
+        let schema: Value = serde_json::from_str(wechatpay_card_models::SCHEMA_JSON)
+            .map_err(|e| SandboxError::Schema(e.to_string()))?;
+        Self::from_schema(&schema, definition)
+    }
+
+    /// The checker of `definitions.<definition>` in `schema`.
+    pub(crate) fn from_schema(schema: &Value, definition: &str) -> Result<Self, SandboxError> {
         let definitions = schema
             .get("definitions")
             .cloned()
@@ -52,23 +49,22 @@ impl BodyChecker {
         // The body's definition as the root, the other definitions beside it for its `$ref`s.
         let root = json!({
             "$schema": "http://json-schema.org/draft-07/schema#",
-            "$id": schema.get("$id").cloned().unwrap_or(Value::Null),
-            "$ref": format!("#/definitions/{BODY_DEFINITION}"),
+            "$ref": format!("#/definitions/{definition}"),
             "definitions": definitions,
         });
+        let mut root = root;
+        if let (Some(id), Some(root)) = (schema.get("$id"), root.as_object_mut()) {
+            root.insert("$id".to_owned(), id.clone());
+        }
         let validator = jsonschema::draft7::options()
             .should_validate_formats(true)
             .build(&root)
             .map_err(|e| SandboxError::Schema(e.to_string()))?;
+        let body = definitions.get(definition).ok_or_else(|| {
+            SandboxError::Schema(format!("no definition {definition} for a request body"))
+        })?;
         let mut sensitive = Vec::new();
-        if let Some(body) = definitions.get(BODY_DEFINITION) {
-            sensitive_shapes(&definitions, body, "", 0, &mut sensitive);
-        }
-        if sensitive.is_empty() {
-            return Err(SandboxError::Schema(format!(
-                "no field of {BODY_DEFINITION} is marked {ENCRYPTED}"
-            )));
-        }
+        sensitive_shapes(&definitions, body, "", 0, &mut sensitive);
         Ok(Self {
             validator,
             sensitive,
@@ -86,8 +82,12 @@ impl BodyChecker {
         })
     }
 
-    /// Checks a body, as received, against everything the page says of it.
-    pub(crate) fn check(&self, bytes: &[u8]) -> Result<CheckedBody, ApiError> {
+    /// Checks a body, as received, against everything the page says of it; the body read
+    /// (sensitive fields still encrypted) and its JSON.
+    pub(crate) fn check<B>(&self, bytes: &[u8]) -> Result<(B, Value), ApiError>
+    where
+        B: DeserializeOwned + LenientDeserialize + Validate + StrictFields,
+    {
         if let Err(e) = std::str::from_utf8(bytes) {
             return Err(ApiError::param(
                 Location::Body,
@@ -125,7 +125,7 @@ impl BodyChecker {
         }
         if problems.is_empty() {
             // What JSON Schema cannot say; also catches anything the two disagree on.
-            if let Err(report) = from_json_strict::<UpdateUserCardBody>(bytes) {
+            if let Err(report) = from_json_strict::<B>(bytes) {
                 problems.extend(report.violations().iter().map(|v| Problem {
                     field: Some(v.path().to_owned()).filter(|p| !p.is_empty()),
                     issue: v.rule().to_string(),
@@ -135,20 +135,15 @@ impl BodyChecker {
         if !problems.is_empty() {
             return Err(self.report(problems, &value));
         }
-        let body: UpdateUserCardBody = serde_json::from_value(value.clone()).map_err(|e| {
+        let body: B = serde_json::from_value(value.clone()).map_err(|e| {
             ApiError::param(Location::Body, None, None, format!("invalid body: {e}"))
         })?;
-        let info = value.get("user_information");
-        let sent = UserInfoSent {
-            common_field_list: info.is_some_and(|i| i.get("common_field_list").is_some()),
-            custom_field_list: info.is_some_and(|i| i.get("custom_field_list").is_some()),
-        };
-        Ok(CheckedBody { body, sent })
+        Ok((body, value))
     }
 
     /// Checks the body once its sensitive fields are decrypted (the plaintexts must be BMP text
     /// like every other string).
-    pub(crate) fn check_plaintext(&self, body: &UpdateUserCardBody) -> Result<(), ApiError> {
+    pub(crate) fn check_plaintext<B: Validate>(&self, body: &B) -> Result<(), ApiError> {
         match body.validate() {
             Ok(()) => Ok(()),
             Err(report) => {
@@ -464,8 +459,16 @@ fn resolve<'a>(definitions: &'a Value, schema: &'a Value) -> &'a Value {
 mod tests {
     use super::*;
 
+    use wechatpay_card_models::UpdateUserCardBody;
+
     fn checker() -> BodyChecker {
-        BodyChecker::new().unwrap()
+        BodyChecker::new("UpdateUserCardBody").unwrap()
+    }
+
+    impl BodyChecker {
+        fn check_update(&self, bytes: &[u8]) -> Result<(UpdateUserCardBody, Value), ApiError> {
+            self.check::<UpdateUserCardBody>(bytes)
+        }
     }
 
     fn detail(error: &ApiError) -> (Option<&str>, Option<&Value>, &str) {
@@ -522,7 +525,7 @@ mod tests {
             (r#"{"x":[[{"y":1,"y":2}]]}"#, "x[0][0].y"),
         ];
         for (body, field) in cases {
-            let error = c.check(body.as_bytes()).unwrap_err();
+            let error = c.check_update(body.as_bytes()).unwrap_err();
             assert_eq!(error.code, "PARAM_ERROR", "{body}");
             assert_eq!(detail(&error), (Some(*field), None, "body"), "{body}");
             assert!(
@@ -533,11 +536,11 @@ mod tests {
         }
         // The same key in two objects is not a duplicate.
         let body = r#"{"brand_id":"1004","openid":"o","user_information":{"custom_field_list":[{"name":"a","user_chosen_values":["x"]},{"name":"b","user_chosen_values":["y"]}]}}"#;
-        assert!(c.check(body.as_bytes()).is_ok());
+        assert!(c.check_update(body.as_bytes()).is_ok());
         // A long key is named in at most 256 characters.
         let long = "k".repeat(1000);
         let body = format!(r#"{{"{long}":1,"{long}":2}}"#);
-        let field = detail(&c.check(body.as_bytes()).unwrap_err())
+        let field = detail(&c.check_update(body.as_bytes()).unwrap_err())
             .0
             .unwrap()
             .to_owned();
@@ -552,9 +555,9 @@ mod tests {
             "available_end_time":"2020-05-20T13:29:35.120+08:00","available_day_after_receive":30},
             "user_information":{"custom_field_list":[{"name":"喜欢的运动","user_chosen_values":["x"]}]},
             "attach":"自定义数据说明"}"##;
-        let checked = checker().check(body.as_bytes()).unwrap();
-        assert_eq!(checked.body.level.as_deref(), Some("钻石会员"));
-        assert!(checked.sent.custom_field_list && !checked.sent.common_field_list);
+        let (body, value) = checker().check_update(body.as_bytes()).unwrap();
+        assert_eq!(body.level.as_deref(), Some("钻石会员"));
+        assert!(value["user_information"].get("custom_field_list").is_some());
     }
 
     #[test]
@@ -602,7 +605,7 @@ mod tests {
             (r#"{"brand_id":5,"openid":"o"}"#, "brand_id"),
         ];
         for (body, field) in cases {
-            let error = c.check(body.as_bytes()).unwrap_err();
+            let error = c.check_update(body.as_bytes()).unwrap_err();
             assert_eq!(error.code, "PARAM_ERROR", "{body}");
             let (f, _, location) = detail(&error);
             assert_eq!(f, Some(*field), "{body}: {}", error.message);
@@ -614,18 +617,18 @@ mod tests {
     fn sensitive_values_are_never_echoed() {
         let c = checker();
         let body = r#"{"brand_id":"1004","openid":"o","phone_number":13800138000}"#;
-        let error = c.check(body.as_bytes()).unwrap_err();
+        let error = c.check_update(body.as_bytes()).unwrap_err();
         let (field, value, _) = detail(&error);
         assert_eq!(field, Some("phone_number"));
         assert_eq!(value, None);
         assert!(!error.message.contains("13800138000"), "{}", error.message);
         let body = r#"{"brand_id":"1004","openid":"o","user_information":{"common_field_list":[{"name":"USER_FORM_FLAG_NAME","value":12345678}]}}"#;
-        let error = c.check(body.as_bytes()).unwrap_err();
+        let error = c.check_update(body.as_bytes()).unwrap_err();
         assert_eq!(detail(&error).1, None);
         assert!(!error.message.contains("12345678"), "{}", error.message);
         // A value that is not sensitive is echoed.
         let error = c
-            .check(br#"{"brand_id":"1004","openid":"o","card_color":"yellow"}"#)
+            .check_update(br#"{"brand_id":"1004","openid":"o","card_color":"yellow"}"#)
             .unwrap_err();
         assert_eq!(detail(&error).1, Some(&json!("yellow")));
     }
@@ -633,17 +636,17 @@ mod tests {
     #[test]
     fn not_utf8_not_json_too_deep() {
         let c = checker();
-        assert!(c.check(b"{\"brand_id\":\"\xff\"}").is_err());
-        assert!(c.check(b"").is_err());
-        assert!(c.check(b"[]").is_err());
+        assert!(c.check_update(b"{\"brand_id\":\"\xff\"}").is_err());
+        assert!(c.check_update(b"").is_err());
+        assert!(c.check_update(b"[]").is_err());
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(c.check(deep.as_bytes()).is_err());
+        assert!(c.check_update(deep.as_bytes()).is_err());
         let deep = format!(
             r#"{{"brand_id":"1004","openid":"o","attach":{}1{}}}"#,
             "[".repeat(5000),
             "]".repeat(5000)
         );
-        assert!(c.check(deep.as_bytes()).is_err());
+        assert!(c.check_update(deep.as_bytes()).is_err());
     }
 
     #[test]

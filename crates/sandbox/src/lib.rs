@@ -68,9 +68,12 @@ mod answer;
 mod body_check;
 mod credentials;
 mod endpoint;
+pub mod env;
 mod error;
 mod faults;
+mod handlers;
 mod nonces;
+mod params;
 mod server;
 mod store;
 
@@ -104,8 +107,11 @@ pub struct Stats {
     /// test hook. (A request the HTTP layer refuses before routing, e.g. a head over
     /// [`MAX_HEAD_BYTES`], is not counted.)
     pub requests: u64,
-    /// Updates stored, including those whose answer was then dropped.
+    /// Changes stored by any endpoint (updates, invalidations, imports, confirmations),
+    /// including those whose answer was then dropped.
     pub updates_applied: u64,
+    /// Queries answered 200 (`GET` one card, `GET` the list).
+    pub reads_answered: u64,
     /// Faults that took effect (a request meeting two, e.g. a 500 with a tampered signature,
     /// counts two).
     pub faults_injected: u64,
@@ -167,6 +173,71 @@ impl Sandbox {
         self.shared.store.get(card_id, user_card_code)
     }
 
+    /// The value of a `WECHATPAY_*` setting (see [`env`]) that points a client at this sandbox,
+    /// so that `ClientBuilder::from_vars(|name| sandbox.setting(name))` configures one in one
+    /// call: the merchant id and serial; the merchant private key as PEM text when the sandbox
+    /// generated it (`None` when it was given only the public key); in public-key mode the key
+    /// id and the public key as PEM text, in certificate mode the platform certificate as PEM
+    /// text (the other mode's names are `None`); the base URL; and `none` as the backup base
+    /// URL (a sandbox has no backup host unless you start one). Any other name is `None`.
+    pub fn setting(&self, name: &str) -> Option<String> {
+        let creds = &self.credentials;
+        let certificate = creds.platform_certificate_pem.as_ref();
+        match name {
+            env::MCHID => Some(creds.mchid.clone()),
+            env::MERCHANT_SERIAL => Some(creds.merchant_serial.clone()),
+            env::PRIVATE_KEY => creds
+                .merchant_private_key_pem
+                .as_ref()
+                .map(|pem| pem.as_str().to_owned()),
+            env::PUBLIC_KEY_ID if certificate.is_none() => Some(creds.wechatpay_key_id.clone()),
+            env::PUBLIC_KEY if certificate.is_none() => {
+                Some(creds.wechatpay_public_key_pem.clone())
+            }
+            env::PLATFORM_CERT => certificate.cloned(),
+            env::BASE_URL => Some(self.base_url.clone()),
+            env::BACKUP_BASE_URL => Some("none".to_owned()),
+            _ => None,
+        }
+    }
+
+    /// A user opens a card, as through the card-opening component: a new card of template
+    /// `card_id` (whose brand it takes), `UNACTIVATED` (awaiting the merchant's confirmation,
+    /// `POST user-cards/{code}/confirm`), NORMAL, valid PERMANENT, picked up, created and
+    /// modified now. Returns the card (sensitive values in plaintext: none yet).
+    ///
+    /// # Errors
+    /// [`SandboxError::Cards`] naming the cause: an unknown template, a user who already has an
+    /// EFFECTIVE or an UNACTIVATED card of the template, a code taken under the template, or an
+    /// empty code or openid.
+    pub fn open_card(
+        &self,
+        card_id: &str,
+        user_card_code: &str,
+        openid: &str,
+    ) -> Result<UserCard, SandboxError> {
+        if user_card_code.is_empty() || openid.is_empty() {
+            return Err(SandboxError::Cards(
+                "user_card_code and openid must not be empty".to_owned(),
+            ));
+        }
+        let store = &self.shared.store;
+        let brand = store
+            .template_brand(card_id)
+            .ok_or_else(|| SandboxError::Cards(format!("no card template {card_id:?}")))?;
+        let card = store::new_card(
+            &brand,
+            card_id,
+            user_card_code,
+            openid,
+            wechatpay_card_models::UserCardState::Unactivated,
+            handlers::now(),
+        );
+        store.insert(card).map_err(|refusal| {
+            SandboxError::Cards(handlers::refused(refusal, card_id, user_card_code, &brand).message)
+        })
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
@@ -222,6 +293,7 @@ pub struct SandboxBuilder {
     keys: KeyOptionsDebug,
     cards: Option<Vec<UserCard>>,
     cards_file: Option<PathBuf>,
+    templates: Vec<(String, String)>,
     faults: Faults,
     read_timeout: Duration,
     nonce_capacity: usize,
@@ -247,6 +319,7 @@ impl Default for SandboxBuilder {
             keys: KeyOptionsDebug::default(),
             cards: None,
             cards_file: None,
+            templates: Vec::new(),
             faults: Faults::default(),
             read_timeout: READ_TIMEOUT,
             nonce_capacity: NONCE_CAPACITY,
@@ -335,6 +408,15 @@ impl SandboxBuilder {
         self
     }
 
+    /// Declares a card template (`card_id` of brand `brand_id`) beyond those the cards define,
+    /// so that cards can be imported into it; may be called more than once. A template given
+    /// twice with two brands, or contradicting a card's, is refused at start.
+    #[must_use]
+    pub fn template(mut self, card_id: impl Into<String>, brand_id: impl Into<String>) -> Self {
+        self.templates.push((card_id.into(), brand_id.into()));
+        self
+    }
+
     /// The faults to inject from the start; default none.
     #[must_use]
     pub fn faults(mut self, faults: Faults) -> Self {
@@ -389,13 +471,13 @@ impl SandboxBuilder {
             (None, None) => default_cards(),
         };
         let (credentials, keys) = self.keys.0.resolve()?;
-        let store = CardStore::new(cards, keys.merchant_key.max_plaintext_len())?;
+        let store = CardStore::new(cards, self.templates, keys.merchant_key.max_plaintext_len())?;
         let shared = Arc::new(Shared {
             keys,
             store,
             faults: faults::FaultInjector::new(self.faults),
             counters: Counters::default(),
-            bodies: body_check::BodyChecker::new()?,
+            endpoints: params::Endpoints::from_schema()?,
             request_ids: answer::RequestIds,
             nonces: nonces::NonceMemory::new(self.nonce_capacity),
             read_timeout: self.read_timeout,

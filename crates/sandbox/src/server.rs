@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, patch};
+use axum::routing::get;
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -19,15 +19,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
-use wechatpay_card_models::{Endpoint, UpdateUserCard};
 
 use crate::Stats;
 use crate::answer::{self, RequestIds};
-use crate::body_check::BodyChecker;
 use crate::credentials::Keys;
 use crate::endpoint;
 use crate::faults::FaultInjector;
 use crate::nonces::NonceMemory;
+use crate::params::Endpoints;
 use crate::store::CardStore;
 
 /// At most this many connections are served at once; more wait in the accept queue.
@@ -49,7 +48,8 @@ pub(crate) struct Shared {
     pub(crate) store: CardStore,
     pub(crate) faults: FaultInjector,
     pub(crate) counters: Counters,
-    pub(crate) bodies: BodyChecker,
+    /// The endpoints of the schema, their parameters' and bodies' checks.
+    pub(crate) endpoints: Endpoints,
     pub(crate) request_ids: RequestIds,
     /// The nonces of the requests accepted within the timestamp window.
     pub(crate) nonces: NonceMemory,
@@ -62,6 +62,7 @@ pub(crate) struct Shared {
 pub(crate) struct Counters {
     pub(crate) requests: AtomicU64,
     pub(crate) updates_applied: AtomicU64,
+    pub(crate) reads_answered: AtomicU64,
     pub(crate) faults_injected: AtomicU64,
 }
 
@@ -70,6 +71,7 @@ impl Counters {
         Stats {
             requests: self.requests.load(Ordering::Relaxed),
             updates_applied: self.updates_applied.load(Ordering::Relaxed),
+            reads_answered: self.reads_answered.load(Ordering::Relaxed),
             faults_injected: self.faults_injected.load(Ordering::Relaxed),
         }
     }
@@ -86,16 +88,13 @@ impl ConnectionKiller {
     }
 }
 
-/// The routes: the endpoint, the test hook, and signed errors for everything else.
+/// The routes: the test hooks; everything else goes to the endpoints, routed by the schema's
+/// templates (signed 404 and 405 answers for what matches none).
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route(
-            UpdateUserCard::PATH_TEMPLATE,
-            patch(endpoint::update_user_card).fallback(endpoint::method_not_allowed),
-        )
         .route("/_sandbox/user-cards", get(hook_user_cards))
         .route("/_sandbox/stats", get(hook_stats))
-        .fallback(endpoint::not_found)
+        .fallback(endpoint::api)
         .with_state(shared)
 }
 

@@ -4,7 +4,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 
-use wechatpay_card_models::{SensitiveFields, Timestamp, UpdateUserCardBody, UserCard, UserInfo};
+use wechatpay_card_models::{
+    CardType, DateInfo, DateType, SensitiveFields, Timestamp, UpdateUserCardBody, UserCard,
+    UserCardState, UserInfo,
+};
 
 use crate::SandboxError;
 
@@ -43,8 +46,19 @@ pub(crate) struct UserInfoSent {
     pub(crate) custom_field_list: bool,
 }
 
-/// Why an update cannot be applied.
-#[derive(Debug)]
+impl UserInfoSent {
+    /// What the body's JSON sent.
+    pub(crate) fn of(body: &serde_json::Value) -> Self {
+        let info = body.get("user_information");
+        Self {
+            common_field_list: info.is_some_and(|i| i.get("common_field_list").is_some()),
+            custom_field_list: info.is_some_and(|i| i.get("custom_field_list").is_some()),
+        }
+    }
+}
+
+/// Why a request cannot be applied to the store.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
     /// No template with this `card_id`.
     UnknownTemplate,
@@ -54,24 +68,61 @@ pub(crate) enum Refusal {
     UnknownCard,
     /// The card belongs to another user.
     OtherUser,
+    /// The card is INVALID: it can no longer change.
+    Invalid,
+    /// The user already has an EFFECTIVE card of this template.
+    UserHasEffective,
+    /// The user already has a card of this template awaiting confirmation.
+    UserHasUnactivated,
+    /// The code is taken under this template (by another user, or by an INVALID card).
+    CodeTaken,
+    /// The card is not awaiting confirmation (not UNACTIVATED), or there is none.
+    NotAwaitingConfirmation,
 }
 
 type CardKey = (String, String);
 
-/// The cards (each behind its own lock: updates of one card are serialized, different cards
-/// are updated in parallel) and the templates (`card_id` → `brand_id`). Neither map changes
-/// after start: only the cards do.
+/// The cards, ordered by (`card_id`, `user_card_code`), and the templates (`card_id` →
+/// `brand_id`), behind one lock: each change is atomic, and a listing sees one state.
 pub(crate) struct CardStore {
-    cards: HashMap<CardKey, Mutex<UserCard>>,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    cards: BTreeMap<CardKey, UserCard>,
     templates: HashMap<String, String>,
 }
 
 impl CardStore {
     /// A store of `cards`, checked: one card per (`card_id`, `user_card_code`), one brand per
-    /// template, sensitive values short enough to encrypt for the merchant.
-    pub(crate) fn new(cards: Vec<UserCard>, max_plaintext: usize) -> Result<Self, SandboxError> {
-        let mut templates: HashMap<String, String> = HashMap::new();
-        let mut map = HashMap::new();
+    /// template, sensitive values short enough to encrypt for the merchant. `templates`
+    /// (`card_id`, `brand_id`) declares templates beyond those of the cards.
+    pub(crate) fn new(
+        cards: Vec<UserCard>,
+        templates: Vec<(String, String)>,
+        max_plaintext: usize,
+    ) -> Result<Self, SandboxError> {
+        let mut known: HashMap<String, String> = HashMap::new();
+        let mut define = |card_id: &str, brand_id: &str, name: &str| match known.get(card_id) {
+            Some(brand) if brand != brand_id => Err(SandboxError::Cards(format!(
+                "{name}: template {card_id:?} belongs to brand {brand:?}, not {brand_id:?} (a \
+                     card's card_id and brand_id define its template)"
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                known.insert(card_id.to_owned(), brand_id.to_owned());
+                Ok(())
+            }
+        };
+        for (card_id, brand_id) in &templates {
+            if card_id.is_empty() || brand_id.is_empty() {
+                return Err(SandboxError::Cards(
+                    "a template's card_id and brand_id must not be empty".to_owned(),
+                ));
+            }
+            define(card_id, brand_id, &format!("template {card_id:?}"))?;
+        }
+        let mut map = BTreeMap::new();
         for card in cards {
             let name = format!(
                 "card {:?} of template {:?}",
@@ -82,19 +133,7 @@ impl CardStore {
                     "{name}: card_id and user_card_code must not be empty"
                 )));
             }
-            match templates.get(&card.card_id) {
-                Some(brand) if *brand != card.brand_id => {
-                    return Err(SandboxError::Cards(format!(
-                        "{name}: template {:?} belongs to brand {brand:?}, not {:?} (a card's \
-                         card_id and brand_id define its template)",
-                        card.card_id, card.brand_id
-                    )));
-                }
-                Some(_) => {}
-                None => {
-                    templates.insert(card.card_id.clone(), card.brand_id.clone());
-                }
-            }
+            define(&card.card_id, &card.brand_id, &name)?;
             let mut too_long = None;
             card.for_each_sensitive(|path, value| {
                 if too_long.is_none() && value.expose().len() > max_plaintext {
@@ -108,34 +147,77 @@ impl CardStore {
                 )));
             }
             let key = (card.card_id.clone(), card.user_card_code.clone());
-            if map.insert(key, Mutex::new(card)).is_some() {
+            if map.insert(key, card).is_some() {
                 return Err(SandboxError::Cards(format!("{name} is given twice")));
             }
         }
         Ok(Self {
-            cards: map,
-            templates,
+            inner: Mutex::new(Inner {
+                cards: map,
+                templates: known,
+            }),
         })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Every card, sorted by `card_id` then `user_card_code`.
     pub(crate) fn all(&self) -> Vec<UserCard> {
-        let sorted: BTreeMap<&CardKey, &Mutex<UserCard>> = self.cards.iter().collect();
-        sorted
-            .into_values()
-            .map(|card| card.lock().unwrap_or_else(|e| e.into_inner()).clone())
-            .collect()
+        self.lock().cards.values().cloned().collect()
     }
 
     /// One card.
     pub(crate) fn get(&self, card_id: &str, user_card_code: &str) -> Option<UserCard> {
-        self.cards
+        self.lock()
+            .cards
             .get(&(card_id.to_owned(), user_card_code.to_owned()))
-            .map(|card| card.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .cloned()
+    }
+
+    /// The user's card, as `GET user-cards/{code}` finds it: the template of this brand, the
+    /// card of this user. A brand that is not the template's is `OtherBrand`.
+    pub(crate) fn find(
+        &self,
+        brand_id: &str,
+        card_id: &str,
+        user_card_code: &str,
+        openid: &str,
+    ) -> Result<UserCard, Refusal> {
+        let inner = self.lock();
+        let card = inner.card(brand_id, card_id, user_card_code, openid)?;
+        Ok(card.clone())
+    }
+
+    /// The user's cards under a brand (optionally in one state), ordered by `card_id` then
+    /// `user_card_code`: the total, and at most `limit` of them from `offset` on.
+    pub(crate) fn list(
+        &self,
+        brand_id: &str,
+        openid: &str,
+        state: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<UserCard>, usize) {
+        let inner = self.lock();
+        let mut total = 0;
+        let mut page = Vec::new();
+        for card in inner.cards.values().filter(|c| {
+            c.brand_id == brand_id
+                && c.openid == openid
+                && state.is_none_or(|s| c.user_card_state.as_str() == s)
+        }) {
+            if total >= offset && page.len() < limit {
+                page.push(card.clone());
+            }
+            total += 1;
+        }
+        (page, total)
     }
 
     /// Applies an update (sensitive values in plaintext) to a card, atomically, and returns the
-    /// card as stored.
+    /// card as stored. An INVALID card refuses.
     pub(crate) fn update(
         &self,
         card_id: &str,
@@ -144,31 +226,210 @@ impl CardStore {
         sent: UserInfoSent,
         now: Timestamp,
     ) -> Result<UserCard, Refusal> {
+        let mut inner = self.lock();
+        let (brand, openid) = (body.brand_id.clone(), body.openid.clone());
+        let card = inner.card_mut(&brand, card_id, user_card_code, &openid)?;
+        if card.user_card_state == UserCardState::Invalid {
+            return Err(Refusal::Invalid);
+        }
+        apply(card, body, sent, now);
+        Ok(card.clone())
+    }
+
+    /// Invalidates a card: INVALID, with the reason and time. A card already INVALID refuses.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "its endpoint is wired once the models define its body"
+        )
+    )]
+    pub(crate) fn invalidate(
+        &self,
+        brand_id: &str,
+        card_id: &str,
+        user_card_code: &str,
+        openid: &str,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> Result<UserCard, Refusal> {
+        let mut inner = self.lock();
+        let card = inner.card_mut(brand_id, card_id, user_card_code, openid)?;
+        if card.user_card_state == UserCardState::Invalid {
+            return Err(Refusal::Invalid);
+        }
+        card.user_card_state = UserCardState::Invalid;
+        card.invalid_reason = reason;
+        card.invalid_time = Some(now.clone());
+        card.modify_time = now;
+        Ok(card.clone())
+    }
+
+    /// The brand of a template.
+    pub(crate) fn template_brand(&self, card_id: &str) -> Option<String> {
+        self.lock().templates.get(card_id).cloned()
+    }
+
+    /// Stores a new card (an import, EFFECTIVE; or a user opening one, UNACTIVATED), under the
+    /// rules: the template exists and is the brand's; the user has no EFFECTIVE and no
+    /// UNACTIVATED card of the template; the code is not taken under the template.
+    pub(crate) fn insert(&self, card: UserCard) -> Result<UserCard, Refusal> {
+        let mut inner = self.lock();
+        match inner.templates.get(&card.card_id) {
+            None => return Err(Refusal::UnknownTemplate),
+            Some(brand) if *brand != card.brand_id => return Err(Refusal::OtherBrand),
+            Some(_) => {}
+        }
+        let range = (card.card_id.clone(), String::new())..;
+        for ((card_id, _), other) in inner.cards.range(range) {
+            if *card_id != card.card_id {
+                break;
+            }
+            if other.openid == card.openid {
+                match other.user_card_state {
+                    UserCardState::Effective => return Err(Refusal::UserHasEffective),
+                    UserCardState::Unactivated => return Err(Refusal::UserHasUnactivated),
+                    _ => {}
+                }
+            }
+        }
+        let key = (card.card_id.clone(), card.user_card_code.clone());
+        if inner.cards.contains_key(&key) {
+            return Err(Refusal::CodeTaken);
+        }
+        inner.cards.insert(key, card.clone());
+        Ok(card)
+    }
+
+    /// Confirms a card awaiting confirmation: `changes` applied, then EFFECTIVE on success,
+    /// INVALID (with `invalid_time`, reason `CREATE_CARD_FAIL`) on failure.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "its endpoint is wired once the models define its body"
+        )
+    )]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the four names of a card, the outcome, the changes, the time"
+    )]
+    pub(crate) fn confirm(
+        &self,
+        brand_id: &str,
+        card_id: &str,
+        user_card_code: &str,
+        openid: &str,
+        success: bool,
+        changes: impl FnOnce(&mut UserCard),
+        now: Timestamp,
+    ) -> Result<UserCard, Refusal> {
+        let mut inner = self.lock();
+        let card = inner
+            .card_mut(brand_id, card_id, user_card_code, openid)
+            .map_err(|refusal| match refusal {
+                Refusal::UnknownCard | Refusal::OtherUser => Refusal::NotAwaitingConfirmation,
+                other => other,
+            })?;
+        match card.user_card_state {
+            UserCardState::Invalid => return Err(Refusal::Invalid),
+            UserCardState::Unactivated => {}
+            _ => return Err(Refusal::NotAwaitingConfirmation),
+        }
+        changes(card);
+        if success {
+            card.user_card_state = UserCardState::Effective;
+        } else {
+            card.user_card_state = UserCardState::Invalid;
+            card.invalid_reason = Some("CREATE_CARD_FAIL".to_owned());
+            card.invalid_time = Some(now.clone());
+        }
+        card.modify_time = now;
+        Ok(card.clone())
+    }
+}
+
+impl Inner {
+    fn card(
+        &self,
+        brand_id: &str,
+        card_id: &str,
+        user_card_code: &str,
+        openid: &str,
+    ) -> Result<&UserCard, Refusal> {
         let brand = self
             .templates
             .get(card_id)
             .ok_or(Refusal::UnknownTemplate)?;
-        if *brand != body.brand_id {
+        if brand != brand_id {
             return Err(Refusal::OtherBrand);
         }
         let card = self
             .cards
             .get(&(card_id.to_owned(), user_card_code.to_owned()))
             .ok_or(Refusal::UnknownCard)?;
-        let mut card = card.lock().unwrap_or_else(|e| e.into_inner());
-        if card.openid != body.openid {
+        if card.openid != openid {
             return Err(Refusal::OtherUser);
         }
-        apply(&mut card, body, sent, now);
-        Ok(card.clone())
+        Ok(card)
+    }
+
+    fn card_mut(
+        &mut self,
+        brand_id: &str,
+        card_id: &str,
+        user_card_code: &str,
+        openid: &str,
+    ) -> Result<&mut UserCard, Refusal> {
+        self.card(brand_id, card_id, user_card_code, openid)?;
+        self.cards
+            .get_mut(&(card_id.to_owned(), user_card_code.to_owned()))
+            .ok_or(Refusal::UnknownCard)
     }
 }
 
-/// The merge rules of the PATCH: a field sent replaces the stored one, a field left out is kept.
+/// A new card as the store keeps it: NORMAL, valid PERMANENT unless given, picked up `pickup`
+/// (or now), created and modified now, in `state`; nothing else set.
+pub(crate) fn new_card(
+    brand_id: &str,
+    card_id: &str,
+    user_card_code: &str,
+    openid: &str,
+    state: UserCardState,
+    now: Timestamp,
+) -> UserCard {
+    UserCard {
+        user_card_code: user_card_code.to_owned(),
+        card_id: card_id.to_owned(),
+        openid: openid.to_owned(),
+        card_color: None,
+        card_picture_url: None,
+        brand_id: brand_id.to_owned(),
+        card_type: CardType::Normal,
+        phone_number: None,
+        level: None,
+        valid_date_information: DateInfo::new(DateType::Permanent),
+        pickup_time: now.clone(),
+        user_information: None,
+        attach: None,
+        user_card_state: state,
+        invalid_reason: None,
+        invalid_time: None,
+        create_time: now.clone(),
+        modify_time: now,
+    }
+}
+
+/// The merge rules of the PATCH (and of a confirmation's fields): a field sent replaces the stored one, a field left out is kept.
 /// `valid_date_information` is replaced as a whole (its type and times go together);
 /// `user_information` is merged per list (each list sent replaces that list, an empty one
 /// clears it). `brand_id` and `openid` identify, they do not change.
-fn apply(card: &mut UserCard, body: UpdateUserCardBody, sent: UserInfoSent, now: Timestamp) {
+pub(crate) fn apply(
+    card: &mut UserCard,
+    body: UpdateUserCardBody,
+    sent: UserInfoSent,
+    now: Timestamp,
+) {
     let UpdateUserCardBody {
         brand_id: _,
         openid: _,
@@ -216,14 +477,14 @@ fn apply(card: &mut UserCard, body: UpdateUserCardBody, sent: UserInfoSent, now:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wechatpay_card_models::{DateInfo, DateType, UserInfoCustomField};
+    use wechatpay_card_models::UserInfoCustomField;
 
     const CARD_ID: &str = "pbLatjvWOibDc5-TBnbUk1pD12o0";
     const CODE: &str = "478515832665";
     const OPENID: &str = "obLatjnx9gnqzS4myYGmLZ7LgLBA";
 
     fn store() -> CardStore {
-        CardStore::new(default_cards(), 214).unwrap()
+        CardStore::new(default_cards(), Vec::new(), 214).unwrap()
     }
 
     fn now() -> Timestamp {
@@ -317,17 +578,135 @@ mod tests {
         ));
     }
 
+    fn lifecycle_store() -> CardStore {
+        CardStore::new(default_cards(), vec![("t2".into(), "1004".into())], 214).unwrap()
+    }
+
+    #[test]
+    fn the_life_cycle() {
+        let store = lifecycle_store();
+        let new =
+            |code: &str, openid: &str, state| new_card("1004", "t2", code, openid, state, now());
+        // Import: EFFECTIVE; a second card for the user, or the code again, is refused.
+        store
+            .insert(new("1", "u1", UserCardState::Effective))
+            .unwrap();
+        assert_eq!(
+            store.insert(new("2", "u1", UserCardState::Effective)),
+            Err(Refusal::UserHasEffective)
+        );
+        assert_eq!(
+            store.insert(new("1", "u2", UserCardState::Effective)),
+            Err(Refusal::CodeTaken)
+        );
+        assert_eq!(
+            store.insert(new_card(
+                "9999",
+                "t2",
+                "5",
+                "u5",
+                UserCardState::Effective,
+                now()
+            )),
+            Err(Refusal::OtherBrand)
+        );
+        assert_eq!(
+            store.insert(new_card(
+                "1004",
+                "t3",
+                "5",
+                "u5",
+                UserCardState::Effective,
+                now()
+            )),
+            Err(Refusal::UnknownTemplate)
+        );
+        // Opened: UNACTIVATED; the user cannot get another while it waits.
+        store
+            .insert(new("3", "u3", UserCardState::Unactivated))
+            .unwrap();
+        assert_eq!(
+            store.insert(new("4", "u3", UserCardState::Effective)),
+            Err(Refusal::UserHasUnactivated)
+        );
+        // Confirm: only an UNACTIVATED card of this user.
+        let ok = |_: &mut UserCard| {};
+        assert_eq!(
+            store.confirm("1004", "t2", "1", "u1", true, ok, now()),
+            Err(Refusal::NotAwaitingConfirmation)
+        );
+        assert_eq!(
+            store.confirm("1004", "t2", "3", "u1", true, ok, now()),
+            Err(Refusal::NotAwaitingConfirmation)
+        );
+        let card = store
+            .confirm(
+                "1004",
+                "t2",
+                "3",
+                "u3",
+                true,
+                |c| c.level = Some("金".into()),
+                now(),
+            )
+            .unwrap();
+        assert_eq!(card.user_card_state, UserCardState::Effective);
+        assert_eq!(card.level.as_deref(), Some("金"));
+        // A failed confirmation: INVALID.
+        store
+            .insert(new("6", "u6", UserCardState::Unactivated))
+            .unwrap();
+        let card = store
+            .confirm("1004", "t2", "6", "u6", false, ok, now())
+            .unwrap();
+        assert_eq!(card.user_card_state, UserCardState::Invalid);
+        assert!(card.invalid_time.is_some());
+        assert_eq!(
+            store.confirm("1004", "t2", "6", "u6", true, ok, now()),
+            Err(Refusal::Invalid)
+        );
+        // Invalidate: once; then no update; a new import for the user is allowed, the code not.
+        let card = store
+            .invalidate("1004", "t2", "1", "u1", Some("moved".into()), now())
+            .unwrap();
+        assert_eq!(card.user_card_state, UserCardState::Invalid);
+        assert_eq!(card.invalid_reason.as_deref(), Some("moved"));
+        assert_eq!(
+            store.invalidate("1004", "t2", "1", "u1", None, now()),
+            Err(Refusal::Invalid)
+        );
+        let body = UpdateUserCardBody::new("1004", "u1").with_level("x");
+        assert_eq!(
+            store.update("t2", "1", body, UserInfoSent::default(), now()),
+            Err(Refusal::Invalid)
+        );
+        assert_eq!(
+            store.insert(new("1", "u1", UserCardState::Effective)),
+            Err(Refusal::CodeTaken)
+        );
+        store
+            .insert(new("7", "u1", UserCardState::Effective))
+            .unwrap();
+        // Listing: the user's cards under the brand, ordered, paged, filtered by state.
+        assert_eq!(store.list("1004", "u1", None, 0, 20).1, 2);
+        let (page, total) = store.list("1004", "u1", Some("INVALID"), 0, 20);
+        assert_eq!((page.len(), total), (1, 1));
+        let (page, total) = store.list("1004", "u1", None, 1, 20);
+        assert_eq!((page[0].user_card_code.as_str(), total), ("7", 2));
+        assert_eq!(store.list("9999", "u1", None, 0, 20).1, 0);
+    }
+
     #[test]
     fn inconsistent_cards_are_refused() {
         let card = default_cards().remove(0);
         let twice = vec![card.clone(), card.clone()];
-        assert!(CardStore::new(twice, 214).is_err());
+        assert!(CardStore::new(twice, Vec::new(), 214).is_err());
         let mut other_brand = card.clone();
         other_brand.user_card_code = "2".into();
         other_brand.brand_id = "1001622624".into();
-        assert!(CardStore::new(vec![card.clone(), other_brand], 214).is_err());
+        assert!(CardStore::new(vec![card.clone(), other_brand], Vec::new(), 214).is_err());
         assert!(
-            CardStore::new(vec![card], 5).is_err(),
+            CardStore::new(vec![card], Vec::new(), 5).is_err(),
             "phone too long to encrypt"
         );
     }

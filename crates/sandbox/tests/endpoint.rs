@@ -106,6 +106,7 @@ async fn the_pages_example_request_is_applied_and_answered_with_the_card() {
         Stats {
             requests: 1,
             updates_applied: 1,
+            reads_answered: 0,
             faults_injected: 0
         }
     );
@@ -736,7 +737,7 @@ async fn the_test_hook_lists_the_cards_in_plaintext_and_is_not_counted() {
     let stats: serde_json::Value = serde_json::from_slice(&stats).unwrap();
     assert_eq!(
         stats,
-        json!({"requests": 0, "updates_applied": 0, "faults_injected": 0})
+        json!({"requests": 0, "updates_applied": 0, "reads_answered": 0, "faults_injected": 0})
     );
     assert_eq!(sandbox.stats(), Stats::default());
     drop(client);

@@ -61,6 +61,7 @@ async fn injected_500s_and_429s_are_signed_and_apply_nothing() {
             Stats {
                 requests: 1,
                 updates_applied: 0,
+                reads_answered: 0,
                 faults_injected: 1
             }
         );
@@ -134,6 +135,7 @@ async fn a_dropped_connection_gives_no_answer_and_applies_nothing() {
         Stats {
             requests: 1,
             updates_applied: 0,
+            reads_answered: 0,
             faults_injected: 1
         }
     );
@@ -162,6 +164,7 @@ async fn applied_then_dropped_stores_the_update_but_loses_the_answer() {
         Stats {
             requests: 1,
             updates_applied: 1,
+            reads_answered: 0,
             faults_injected: 1
         }
     );
