@@ -22,6 +22,11 @@ pub(crate) const HELP: &str = "Exit status: 0 success; 2 invalid input or config
 3 WeChat Pay answered an error; 4 an answer failed verification (the update may have been \
 applied: read the card back); 1 anything else (network, timeout).";
 
+/// The exit codes of a read (`get`, `list`), as `--help` shows them.
+pub(crate) const HELP_READ: &str = "Exit status: 0 success; 2 invalid input or configuration (nothing sent); \
+3 WeChat Pay answered an error; 4 an answer failed verification (a read changes nothing: run it \
+again); 1 anything else (network, timeout).";
+
 /// Why a command stopped, and with which exit code.
 #[derive(Debug)]
 pub(crate) struct Failure {

@@ -180,3 +180,23 @@ where
     let card = card_of(client, verified, decrypt, what)?;
     print_pretty(&card)
 }
+
+/// The flags that name one user's card, as `get` and `invalidate` take them.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CardArgs {
+    /// The user's card code (the user_card_code path parameter).
+    #[arg(long, value_name = "CODE")]
+    pub(crate) code: String,
+
+    /// The card template id (the card_id query parameter).
+    #[arg(long, value_name = "ID")]
+    pub(crate) card_id: String,
+
+    /// The brand id (the brand_id query parameter).
+    #[arg(long, value_name = "ID")]
+    pub(crate) brand_id: String,
+
+    /// The user's openid under the brand's card template AppID.
+    #[arg(long, value_name = "OPENID")]
+    pub(crate) openid: String,
+}
