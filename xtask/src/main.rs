@@ -179,6 +179,8 @@ fn render(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
                   pub(crate) mod types;\n\
                   mod validate;\n";
     let files = vec![
+        // The crate documentation's table of endpoints.
+        ("endpoints.md", endpoint_table(&spec)),
         // A verbatim copy, so the models crate can hand the schema to a validator (the sandbox
         // uses it) without reaching outside its own directory.
         ("schema.json", text.to_string()),
@@ -225,6 +227,62 @@ fn render(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
             (name.to_string(), contents)
         })
         .collect())
+}
+
+/// The Markdown table of the endpoints, for the models crate's documentation.
+fn endpoint_table(spec: &spec::Spec) -> String {
+    let mut out = String::from(
+        "## Endpoints\n\n\
+         | endpoint | request | method and path | body | `Wechatpay-Serial` | rate limit |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for ep in &spec.endpoints {
+        let query: Vec<String> = ep
+            .query_parameters
+            .iter()
+            .map(|p| {
+                if p.required {
+                    p.name.clone()
+                } else {
+                    format!("[{}]", p.name)
+                }
+            })
+            .collect();
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", query.join("&"))
+        };
+        let body = match &ep.request_body {
+            Some(r) => format!("[`{}`]", r.target().unwrap_or("?")),
+            None => "none".to_string(),
+        };
+        let limit = match &ep.rate_limit {
+            Some(r) => format!(
+                "{}/s per {}{}",
+                r.per_second,
+                r.scope,
+                if r.source == "page" {
+                    ""
+                } else {
+                    " (inferred)"
+                }
+            ),
+            None => "not stated".to_string(),
+        };
+        out.push_str(&format!(
+            "| [`{name}`] | [`{name}Request`] | `{} {}{query}` | {body} | {} | {limit} |\n",
+            ep.method,
+            ep.path,
+            if ep.requires_wechatpay_serial {
+                "yes"
+            } else {
+                "no"
+            },
+            name = ep.name,
+        ));
+    }
+    out
 }
 
 /// prettyplease, with a space after `///` (typify writes doc attributes without one).
@@ -414,6 +472,250 @@ mod tests {
         assert!(!bound.contains("openid"), "{bound}");
         assert!(!bound.contains("level"), "{bound}");
         assert!(bound.contains("\"brand_id\""), "{bound}");
+    }
+
+    #[test]
+    fn an_extra_endpoint_of_a_supported_shape_needs_no_generator_change() {
+        let mut schema = schema();
+        schema["x-endpoints"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "name": "SearchUserCards",
+                "summary": "a second GET with query parameters",
+                "method": "GET",
+                "path": "/v3/brand/partner/card-member/brands/{brand_id}/user-cards",
+                "hosts": {"primary": "https://a.example", "backup": "https://b.example"},
+                "path_parameters": [
+                    {"name": "brand_id", "description": "b", "schema": {"type": "string", "maxLength": 32}}
+                ],
+                "query_parameters": [
+                    {"name": "page_size", "description": "p", "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 50}},
+                    {"name": "card_type", "description": "t", "required": false, "schema": {"$ref": "#/definitions/CardType"}},
+                    {"name": "cursor", "description": "c", "required": false, "schema": {"type": "string", "maxLength": 64}}
+                ],
+                "response": {"status": 200, "schema": {"$ref": "#/definitions/UserCardList"}},
+                "error_body": {"$ref": "#/definitions/ErrorResponse"},
+                "requires_wechatpay_serial": false,
+                "errors": [],
+                "rate_limit": {"per_second": 7, "scope": "brand_id", "source": "inferred"}
+            }));
+        let files = render_value(&schema).unwrap();
+        let endpoints = file(&files, "endpoints.rs");
+        let flat = |s: &str| s.split_whitespace().collect::<String>();
+        let descriptor = flat(item(endpoints, "impl crate::Endpoint for SearchUserCards "));
+        for expected in [
+            r#"const PATH_TEMPLATE: &'static str = "/v3/brand/partner/card-member/brands/{brand_id}/user-cards";"#,
+            r#"const QUERY_PARAMS: &'static [&'static str] = &["page_size", "card_type", "cursor"];"#,
+            "const HAS_BODY: bool = false;",
+            r#"per_second: 7u32, scope: "brand_id", documented: false"#,
+            "type Body = crate::NoBody;",
+            "type Response = crate::UserCardList;",
+        ] {
+            assert!(
+                descriptor.contains(&flat(expected)),
+                "{expected}\n{descriptor}"
+            );
+        }
+        let request = flat(item(endpoints, "pub struct SearchUserCardsRequest "));
+        for expected in [
+            "pub brand_id: ::std::string::String,",
+            "pub page_size: i64,",
+            "pub card_type: ::std::option::Option<crate::CardType>,",
+            "pub cursor: ::std::option::Option<::std::string::String>,",
+        ] {
+            assert!(request.contains(&flat(expected)), "{expected}\n{request}");
+        }
+        assert!(!request.contains(&flat("pub body")), "{request}");
+        let builder = flat(item(endpoints, "impl SearchUserCardsRequestBuilder "));
+        for expected in [
+            "pub fn brand_id( mut self, value: impl ::std::convert::Into<::std::string::String>, ) -> Self",
+            "pub fn page_size(mut self, value: i64) -> Self",
+            "pub fn card_type(mut self, value: crate::CardType) -> Self",
+            r#"let mark = v.enter_field("page_size"); v.report(crate::Rule::Missing);"#,
+            "minimum: ::std::option::Option::Some(1i64), maximum: ::std::option::Option::Some(50i64),",
+            "v.check_enum(value);",
+        ] {
+            assert!(builder.contains(&flat(expected)), "{expected}\n{builder}");
+        }
+        // An optional parameter is never reported missing.
+        assert!(
+            !builder.contains(&flat(r#"enter_field("cursor"); v.report"#)),
+            "{builder}"
+        );
+        let validate = flat(item(
+            endpoints,
+            "impl crate::Validate for SearchUserCardsRequest ",
+        ));
+        assert!(
+            validate.contains(&flat("v.check_path_segment(value);"))
+                && validate.contains(&flat(
+                    r#"if let ::std::option::Option::Some(value) = &self.card_type"#
+                )),
+            "{validate}"
+        );
+        let access = flat(item(
+            endpoints,
+            "impl crate::EndpointRequest for SearchUserCardsRequest ",
+        ));
+        for expected in [
+            r#""page_size" => { ::std::option::Option::Some(::std::borrow::Cow::Owned(self.page_size.to_string()),) }"#,
+            r#""card_type" => { self.card_type.as_ref().map(|e| ::std::borrow::Cow::Borrowed(e.as_str())) }"#,
+            r#""cursor" => self.cursor.as_deref().map(::std::borrow::Cow::Borrowed),"#,
+            "fn body(&self) -> &crate::NoBody",
+        ] {
+            assert!(access.contains(&flat(expected)), "{expected}\n{access}");
+        }
+        // A path string parameter binds if the answer has it; UserCardList does not.
+        assert_eq!(
+            bound_fields_of(&files, "SearchUserCards"),
+            "const BOUND_FIELDS: &'static [&'static str] = &[]"
+        );
+        // A second POST with a body: the body gets its builders, the request a body setter.
+        let mut schema = self::schema();
+        let confirm = endpoint_index(&schema, "ConfirmUserCard");
+        let mut post = schema["x-endpoints"][confirm].clone();
+        post["name"] = "ReconfirmUserCard".into();
+        post["request_body"] = serde_json::json!({"$ref": "#/definitions/InvalidateUserCardBody"});
+        schema["x-endpoints"].as_array_mut().unwrap().push(post);
+        let files = render_value(&schema).unwrap();
+        let endpoints = file(&files, "endpoints.rs");
+        let builder = flat(item(endpoints, "impl ReconfirmUserCardRequestBuilder "));
+        assert!(
+            builder.contains(&flat(
+                "pub fn body(mut self, value: crate::InvalidateUserCardBody) -> Self"
+            )) && builder.contains(&flat(
+                r#"let mark = v.enter_field("body"); v.report(crate::Rule::Missing);"#
+            )),
+            "{builder}"
+        );
+        let descriptor = flat(item(
+            endpoints,
+            "impl crate::Endpoint for ReconfirmUserCard ",
+        ));
+        assert!(
+            descriptor.contains(&flat("const HAS_BODY: bool = true;")),
+            "{descriptor}"
+        );
+        assert!(
+            descriptor.contains(&flat(r#"&["user_card_code", "card_id", "openid",]"#)),
+            "{descriptor}"
+        );
+    }
+
+    #[test]
+    fn a_body_less_endpoint_has_no_body() {
+        let files = render_value(&schema()).unwrap();
+        let endpoints = file(&files, "endpoints.rs");
+        for name in ["GetUserCard", "ListUserCards"] {
+            let descriptor = item(endpoints, &format!("impl crate::Endpoint for {name} "));
+            assert!(
+                descriptor.contains("const HAS_BODY: bool = false;")
+                    && descriptor.contains("type Body = crate::NoBody;"),
+                "{descriptor}"
+            );
+            let request = item(endpoints, &format!("pub struct {name}Request "));
+            assert!(!request.contains("body"), "{request}");
+        }
+        let update = item(endpoints, "impl crate::Endpoint for UpdateUserCard ");
+        assert!(
+            update.contains("const HAS_BODY: bool = true;")
+                && update.contains("const RATE_LIMIT: ::std::option::Option<crate::RateLimit> = ::std::option::Option::None;"),
+            "{update}"
+        );
+        // The body-less endpoints get no body builders.
+        assert!(!file(&files, "builders.rs").contains("impl crate::UserCardList "));
+    }
+
+    #[test]
+    fn endpoint_shapes_the_generator_cannot_render_are_refused() {
+        let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+            (
+                "request_body",
+                serde_json::json!({"$ref": "#/definitions/UserCardState"}),
+                "x-endpoints.ListUserCards: `#/definitions/UserCardState` is not an object definition",
+            ),
+            (
+                "request_body",
+                serde_json::json!({"type": "object"}),
+                "x-endpoints",
+            ),
+            (
+                "rate_limit",
+                serde_json::json!({"per_second": 5, "scope": "mchid", "source": "guessed"}),
+                "x-endpoints.ListUserCards: rate_limit.source must be `page` or `inferred`",
+            ),
+            (
+                "rate_limit",
+                serde_json::json!({"per_second": 0, "scope": "mchid", "source": "page"}),
+                "x-endpoints.ListUserCards: rate_limit needs per_second > 0",
+            ),
+            (
+                "rate_limits",
+                serde_json::json!(null),
+                "unknown field `rate_limits`",
+            ),
+        ];
+        for (key, value, expected) in cases {
+            let mut schema = schema();
+            let list = endpoint_index(&schema, "ListUserCards");
+            schema["x-endpoints"][list][key] = value;
+            let err = render_value(&schema).unwrap_err();
+            assert!(err.contains(expected), "{key}: {err}");
+        }
+        let param_cases: Vec<(&str, usize, serde_json::Value, &str)> = vec![
+            (
+                "query_parameters",
+                2,
+                serde_json::json!({"name": "user_card_state", "description": "d", "schema": {"$ref": "#/definitions/UserCard"}}),
+                "ListUserCards.user_card_state: `UserCard` is not a string enum definition",
+            ),
+            (
+                "query_parameters",
+                3,
+                serde_json::json!({"name": "offset", "description": "d", "schema": {"type": "array", "items": {"type": "string"}}}),
+                "ListUserCards.offset: query parameters must be plain strings, integers or string enums",
+            ),
+            (
+                "query_parameters",
+                1,
+                serde_json::json!({"name": "brand_id", "description": "d", "schema": {"type": "string"}}),
+                "ListUserCards: parameter `brand_id` is declared twice",
+            ),
+        ];
+        for (key, at, value, expected) in param_cases {
+            let mut schema = schema();
+            let list = endpoint_index(&schema, "ListUserCards");
+            schema["x-endpoints"][list][key][at] = value;
+            let err = render_value(&schema).unwrap_err();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+        // Path parameters: strings, always required.
+        let mut schema = self::schema();
+        let get = endpoint_index(&schema, "GetUserCard");
+        schema["x-endpoints"][get]["path_parameters"][0]["required"] = false.into();
+        let err = render_value(&schema).unwrap_err();
+        assert!(
+            err.contains("GetUserCard.user_card_code: a path parameter cannot be optional"),
+            "{err}"
+        );
+        let mut schema = self::schema();
+        schema["x-endpoints"][get]["path_parameters"][0]["schema"] =
+            serde_json::json!({"type": "integer", "format": "int64"});
+        let err = render_value(&schema).unwrap_err();
+        assert!(
+            err.contains("GetUserCard.user_card_code: path parameters must be plain strings"),
+            "{err}"
+        );
+        // A path template naming an undeclared parameter.
+        let mut schema = self::schema();
+        schema["x-endpoints"][get]["path"] =
+            "/v3/brand/partner/card-member/user-cards/{code}".into();
+        let err = render_value(&schema).unwrap_err();
+        assert!(
+            err.contains("x-endpoints.GetUserCard: the path template names [\"code\"]"),
+            "{err}"
+        );
     }
 
     #[test]

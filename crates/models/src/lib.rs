@@ -1,11 +1,14 @@
-//! Typed models of the WeChat Pay APIv3 member-card endpoint "修改用户会员卡信息" (update a user's
-//! member card, `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…`),
-//! generated from `schema/card-member.json` by `cargo xtask gen`.
+//! Typed models of the WeChat Pay APIv3 member-card user-card endpoints (service-provider mode,
+//! `/v3/brand/partner/card-member/user-cards…`: read, list, update, invalidate, import by openid
+//! or phone number, confirm), generated from `schema/card-member.json` by `cargo xtask gen`.
 //!
-//! - the request body [`UpdateUserCardBody`] and the answer [`UserCard`], with their nested types;
-//!   optional fields left unset are absent from the JSON (never `null`);
-//! - open enums ([`CardType`], [`UserCardState`], [`DateType`], [`CommonFieldFlag`]): a value a
-//!   newer server sends parses as `Unknown` and is serialized back unchanged;
+//! - the request bodies ([`UpdateUserCardBody`], [`InvalidateUserCardBody`],
+//!   [`ImportUserCardByOpenidBody`], [`ImportUserCardByPhoneBody`], [`ConfirmUserCardBody`]) and
+//!   the answers ([`UserCard`], [`UserCardList`]), with their nested types; optional fields left
+//!   unset are absent from the JSON (never `null`);
+//! - open enums ([`CardType`], [`UserCardState`], [`UserCardConfirmState`], [`DateType`],
+//!   [`CommonFieldFlag`]): a value a newer server sends parses as `Unknown` and is serialized
+//!   back unchanged;
 //! - [`Timestamp`]: RFC 3339 times kept byte for byte (offset and precision);
 //! - [`SensitiveString`]: the values WeChat Pay wants encrypted; `Debug` prints `***`;
 //! - [`Validate`]: every limit of the schema, counted in characters, every violation reported
@@ -17,16 +20,19 @@
 //!   unusable field is filled with a neutral value (or left absent) and listed as a
 //!   [`Correction`], never a failure;
 //! - [`SensitiveFields`]: the walk over the fields the schema marks `x-wechatpay-encrypted`;
-//! - [`Endpoint`] / [`EndpointRequest`]: the endpoint descriptor ([`UpdateUserCard`]) a client
-//!   or a server is written against, with the fields that bind an answer to its request
-//!   ([`Endpoint::BOUND_FIELDS`], [`StringFields`]).
+//! - [`Endpoint`] / [`EndpointRequest`]: the endpoint descriptors (table below) a client or a
+//!   server is written against, with the fields that bind an answer to its request
+//!   ([`Endpoint::BOUND_FIELDS`], [`StringFields`]), whether a body is sent
+//!   ([`Endpoint::HAS_BODY`]; [`NoBody`] otherwise) and the rate limit ([`RateLimit`]); each
+//!   request type has a builder that reports every missing parameter at once.
 //!
 //! No HTTP and no cryptography here: the `wechatpay-card-client` crate sends these, the
 //! `wechatpay-signing` crate signs and encrypts.
 //!
 //! ```
 //! use wechatpay_card_models::{
-//!     DateInfo, DateType, Timestamp, UpdateUserCardBody, UpdateUserCardRequest, Validate,
+//!     DateInfo, DateType, ListUserCardsRequest, Timestamp, UpdateUserCardBody,
+//!     UpdateUserCardRequest, Validate,
 //! };
 //!
 //! let body = UpdateUserCardBody::new("1004", "obLatjnx9gnqzS4myYGmLZ7LgLBA")
@@ -41,8 +47,13 @@
 //! let request = UpdateUserCardRequest::new("478515832665", "pbLatjvWOibDc5-TBnbUk1pD12o0", body);
 //! request.validate()?;
 //! assert_eq!(format!("{:?}", request.body.phone_number), "Some(***)");
+//!
+//! // A builder lists every parameter left out.
+//! let missing = ListUserCardsRequest::builder().brand_id("1004").offset(0).build().unwrap_err();
+//! assert_eq!(missing.to_string(), "2 invalid fields:\n  - openid: missing\n  - limit: missing");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![doc = include_str!("generated/endpoints.md")]
 
 #[rustfmt::skip]
 mod generated;

@@ -17,12 +17,12 @@ static INVALIDATE_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::Pattern = cra
 static CONFIRM_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::Pattern = crate::Pattern::new(
     "^[!-~]+$",
 );
-/// `GET /v3/brand/partner/card-member/user-cards/{user_card_code}`: 查询用户会员卡信息: read one user's member card (points, stored value, opening information…). Page: https://pay.weixin.qq.com/doc/v3/partner/4015336980 (rate limit: 5/s per service-provider merchant id).
+/// `GET /v3/brand/partner/card-member/user-cards/{user_card_code}`: 查询用户会员卡信息: read one user's member card (points, stored value, opening information…). Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336980> (rate limit: 5/s per service-provider merchant id).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct GetUserCard;
 impl crate::Endpoint for GetUserCard {
     const NAME: &'static str = stringify!(GetUserCard);
-    const SUMMARY: &'static str = "查询用户会员卡信息: read one user's member card (points, stored value, opening information…). Page: https://pay.weixin.qq.com/doc/v3/partner/4015336980 (rate limit: 5/s per service-provider merchant id).";
+    const SUMMARY: &'static str = "查询用户会员卡信息: read one user's member card (points, stored value, opening information…). Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336980> (rate limit: 5/s per service-provider merchant id).";
     const METHOD: &'static str = "GET";
     const PATH_TEMPLATE: &'static str = "/v3/brand/partner/card-member/user-cards/{user_card_code}";
     const PATH_PARAMS: &'static [&'static str] = &["user_card_code"];
@@ -418,12 +418,12 @@ impl crate::Validate for GetUserCardRequest {
         }
     }
 }
-/// `GET /v3/brand/partner/card-member/user-cards`: 查询用户在品牌下所有会员卡: list the cards a user holds under a brand, a page at a time. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336984 (rate limit: 5/s per service-provider merchant id).
+/// `GET /v3/brand/partner/card-member/user-cards`: 查询用户在品牌下所有会员卡: list the cards a user holds under a brand, a page at a time. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336984> (rate limit: 5/s per service-provider merchant id).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ListUserCards;
 impl crate::Endpoint for ListUserCards {
     const NAME: &'static str = stringify!(ListUserCards);
-    const SUMMARY: &'static str = "查询用户在品牌下所有会员卡: list the cards a user holds under a brand, a page at a time. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336984 (rate limit: 5/s per service-provider merchant id).";
+    const SUMMARY: &'static str = "查询用户在品牌下所有会员卡: list the cards a user holds under a brand, a page at a time. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336984> (rate limit: 5/s per service-provider merchant id).";
     const METHOD: &'static str = "GET";
     const PATH_TEMPLATE: &'static str = "/v3/brand/partner/card-member/user-cards";
     const PATH_PARAMS: &'static [&'static str] = &[];
@@ -822,12 +822,12 @@ impl crate::Validate for ListUserCardsRequest {
         }
     }
 }
-/// `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}`: 修改用户会员卡信息: update a user's member card (background, picture, phone number, level, validity, user information, attach). Page: https://pay.weixin.qq.com/doc/v3/partner/4015336985 (no rate limit on the page).
+/// `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}`: 修改用户会员卡信息: update a user's member card (background, picture, phone number, level, validity, user information, attach). Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336985> (no rate limit on the page).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct UpdateUserCard;
 impl crate::Endpoint for UpdateUserCard {
     const NAME: &'static str = stringify!(UpdateUserCard);
-    const SUMMARY: &'static str = "修改用户会员卡信息: update a user's member card (background, picture, phone number, level, validity, user information, attach). Page: https://pay.weixin.qq.com/doc/v3/partner/4015336985 (no rate limit on the page).";
+    const SUMMARY: &'static str = "修改用户会员卡信息: update a user's member card (background, picture, phone number, level, validity, user information, attach). Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336985> (no rate limit on the page).";
     const METHOD: &'static str = "PATCH";
     const PATH_TEMPLATE: &'static str = "/v3/brand/partner/card-member/user-cards/{user_card_code}";
     const PATH_PARAMS: &'static [&'static str] = &["user_card_code"];
@@ -1122,12 +1122,12 @@ impl crate::Validate for UpdateUserCardRequest {
         crate::Validate::validate_into(&self.body, v);
     }
 }
-/// `POST /v3/brand/partner/card-member/user-cards/{user_card_code}/invalidate`: 作废用户会员卡: invalidate a user's member card. IRREVERSIBLE: an invalidated card can never be made effective again; tell the user and get their consent first. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336983 (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).
+/// `POST /v3/brand/partner/card-member/user-cards/{user_card_code}/invalidate`: 作废用户会员卡: invalidate a user's member card. IRREVERSIBLE: an invalidated card can never be made effective again; tell the user and get their consent first. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336983> (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct InvalidateUserCard;
 impl crate::Endpoint for InvalidateUserCard {
     const NAME: &'static str = stringify!(InvalidateUserCard);
-    const SUMMARY: &'static str = "作废用户会员卡: invalidate a user's member card. IRREVERSIBLE: an invalidated card can never be made effective again; tell the user and get their consent first. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336983 (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).";
+    const SUMMARY: &'static str = "作废用户会员卡: invalidate a user's member card. IRREVERSIBLE: an invalidated card can never be made effective again; tell the user and get their consent first. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336983> (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).";
     const METHOD: &'static str = "POST";
     const PATH_TEMPLATE: &'static str = "/v3/brand/partner/card-member/user-cards/{user_card_code}/invalidate";
     const PATH_PARAMS: &'static [&'static str] = &["user_card_code"];
@@ -1489,12 +1489,12 @@ impl crate::Validate for InvalidateUserCardRequest {
         crate::Validate::validate_into(&self.body, v);
     }
 }
-/// `POST /v3/brand/partner/card-member/user-cards/import-by-openid`: 根据OPENID导入用户会员卡: import an existing member by openid; the card is activated in the background, without appearing in the user's card pack. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336981 (rate limit: 5/s per service-provider merchant id).
+/// `POST /v3/brand/partner/card-member/user-cards/import-by-openid`: 根据OPENID导入用户会员卡: import an existing member by openid; the card is activated in the background, without appearing in the user's card pack. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336981> (rate limit: 5/s per service-provider merchant id).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ImportUserCardByOpenid;
 impl crate::Endpoint for ImportUserCardByOpenid {
     const NAME: &'static str = stringify!(ImportUserCardByOpenid);
-    const SUMMARY: &'static str = "根据OPENID导入用户会员卡: import an existing member by openid; the card is activated in the background, without appearing in the user's card pack. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336981 (rate limit: 5/s per service-provider merchant id).";
+    const SUMMARY: &'static str = "根据OPENID导入用户会员卡: import an existing member by openid; the card is activated in the background, without appearing in the user's card pack. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336981> (rate limit: 5/s per service-provider merchant id).";
     const METHOD: &'static str = "POST";
     const PATH_TEMPLATE: &'static str = "/v3/brand/partner/card-member/user-cards/import-by-openid";
     const PATH_PARAMS: &'static [&'static str] = &[];
@@ -1695,12 +1695,12 @@ impl crate::Validate for ImportUserCardByOpenidRequest {
         crate::Validate::validate_into(&self.body, v);
     }
 }
-/// `POST /v3/brand/partner/card-member/user-cards/import-by-phone`: 根据手机号导入用户会员卡: import an existing member by (encrypted) phone number; the card is activated in the background, without appearing in the user's card pack. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336982 (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).
+/// `POST /v3/brand/partner/card-member/user-cards/import-by-phone`: 根据手机号导入用户会员卡: import an existing member by (encrypted) phone number; the card is activated in the background, without appearing in the user's card pack. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336982> (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ImportUserCardByPhone;
 impl crate::Endpoint for ImportUserCardByPhone {
     const NAME: &'static str = stringify!(ImportUserCardByPhone);
-    const SUMMARY: &'static str = "根据手机号导入用户会员卡: import an existing member by (encrypted) phone number; the card is activated in the background, without appearing in the user's card pack. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336982 (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).";
+    const SUMMARY: &'static str = "根据手机号导入用户会员卡: import an existing member by (encrypted) phone number; the card is activated in the background, without appearing in the user's card pack. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336982> (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).";
     const METHOD: &'static str = "POST";
     const PATH_TEMPLATE: &'static str = "/v3/brand/partner/card-member/user-cards/import-by-phone";
     const PATH_PARAMS: &'static [&'static str] = &[];
@@ -1900,12 +1900,12 @@ impl crate::Validate for ImportUserCardByPhoneRequest {
         crate::Validate::validate_into(&self.body, v);
     }
 }
-/// `POST /v3/brand/partner/card-member/user-cards/{user_card_code}/confirm`: 同步会员开通结果: report the result of a card opening WeChat Pay notified (the card counts as opened only then; imports need none), optionally changing some of the card's information. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336979 (rate limit: 5/s per service-provider merchant id).
+/// `POST /v3/brand/partner/card-member/user-cards/{user_card_code}/confirm`: 同步会员开通结果: report the result of a card opening WeChat Pay notified (the card counts as opened only then; imports need none), optionally changing some of the card's information. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336979> (rate limit: 5/s per service-provider merchant id).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ConfirmUserCard;
 impl crate::Endpoint for ConfirmUserCard {
     const NAME: &'static str = stringify!(ConfirmUserCard);
-    const SUMMARY: &'static str = "同步会员开通结果: report the result of a card opening WeChat Pay notified (the card counts as opened only then; imports need none), optionally changing some of the card's information. Page: https://pay.weixin.qq.com/doc/v3/partner/4015336979 (rate limit: 5/s per service-provider merchant id).";
+    const SUMMARY: &'static str = "同步会员开通结果: report the result of a card opening WeChat Pay notified (the card counts as opened only then; imports need none), optionally changing some of the card's information. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336979> (rate limit: 5/s per service-provider merchant id).";
     const METHOD: &'static str = "POST";
     const PATH_TEMPLATE: &'static str = "/v3/brand/partner/card-member/user-cards/{user_card_code}/confirm";
     const PATH_PARAMS: &'static [&'static str] = &["user_card_code"];
