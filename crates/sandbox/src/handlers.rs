@@ -1,11 +1,15 @@
 //! One small handler per endpoint: what it does to the store, and its refusals. Everything
 //! before (signature, headers, parameters, body) is [`crate::endpoint`]'s.
 
-use wechatpay_card_models::{Timestamp, UpdateUserCardBody};
+use wechatpay_card_models::{
+    ConfirmUserCardBody, ImportUserCardByOpenidBody, ImportUserCardByPhoneBody,
+    InvalidateUserCardBody, Timestamp, UpdateUserCardBody, UserCard, UserCardConfirmState,
+    UserCardState,
+};
 
 use crate::answer::ApiError;
 use crate::endpoint::{CHINA_OFFSET_MINUTES, Call, Done, echo, encrypt_for_merchant, unix_millis};
-use crate::store::{Refusal, UserInfoSent};
+use crate::store::{self, Refusal, UserInfoSent};
 
 /// Now, in +08:00 with milliseconds.
 pub(crate) fn now() -> Timestamp {
@@ -18,6 +22,10 @@ pub(crate) fn handle(call: &Call<'_>) -> Result<Done, ApiError> {
         "UpdateUserCard" => update(call),
         "GetUserCard" => get(call),
         "ListUserCards" => list(call),
+        "InvalidateUserCard" => invalidate(call),
+        "ImportUserCardByOpenid" => import_by_openid(call),
+        "ImportUserCardByPhone" => import_by_phone(call),
+        "ConfirmUserCard" => confirm(call),
         other => Err(ApiError::system(format!(
             "the sandbox has no handler for {}",
             echo(other)
@@ -44,6 +52,187 @@ fn update(call: &Call<'_>) -> Result<Done, ApiError> {
         .shared
         .store
         .update(card_id, code, body, UserInfoSent::of(&value), now())
+        .map_err(|r| refused(r, card_id, code, &brand_id))?;
+    changed(call, card)
+}
+
+/// POST `user-cards/{user_card_code}/invalidate?brand_id=&card_id=`: INVALID, irreversibly.
+fn invalidate(call: &Call<'_>) -> Result<Done, ApiError> {
+    let p = &call.params;
+    let (code, card_id, brand_id) = (p.str("user_card_code"), p.str("card_id"), p.str("brand_id"));
+    let (body, _): (InvalidateUserCardBody, _) = call.body()?;
+    let card = call
+        .shared
+        .store
+        .invalidate(
+            brand_id,
+            card_id,
+            code,
+            &body.openid,
+            body.invalid_reason,
+            now(),
+        )
+        .map_err(|r| refused(r, card_id, code, brand_id))?;
+    changed(call, card)
+}
+
+/// The openid `import-by-phone` gives a phone number: `o` and the 16 hex digits of the FNV-1a
+/// 64-bit hash of the number's text: deterministic, so a test can predict it.
+pub(crate) fn openid_of_phone(phone: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in phone.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("o{hash:016x}")
+}
+
+/// A new EFFECTIVE card from an import's fields.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the import bodies' shared fields"
+)]
+fn imported(
+    brand_id: &str,
+    card_id: &str,
+    code: &str,
+    openid: &str,
+    fields: ImportFields,
+) -> UserCard {
+    let now = now();
+    let mut card = store::new_card(
+        brand_id,
+        card_id,
+        code,
+        openid,
+        UserCardState::Effective,
+        now,
+    );
+    card.phone_number = fields.phone_number;
+    card.card_color = fields.card_color;
+    card.card_picture_url = fields.card_picture_url;
+    card.level = fields.level;
+    if let Some(valid) = fields.valid_date_information {
+        card.valid_date_information = valid;
+    }
+    card.user_information = fields
+        .user_information
+        .filter(|i| !i.common_field_list.is_empty() || !i.custom_field_list.is_empty());
+    if let Some(pickup) = fields.pickup_time {
+        card.pickup_time = pickup;
+    }
+    card
+}
+
+/// The optional fields both imports carry.
+struct ImportFields {
+    phone_number: Option<wechatpay_card_models::SensitiveString>,
+    card_color: Option<String>,
+    card_picture_url: Option<String>,
+    level: Option<String>,
+    valid_date_information: Option<wechatpay_card_models::DateInfo>,
+    user_information: Option<wechatpay_card_models::UserInfo>,
+    pickup_time: Option<Timestamp>,
+}
+
+fn insert(call: &Call<'_>, card: UserCard) -> Result<Done, ApiError> {
+    let (brand_id, card_id, code) = (
+        card.brand_id.clone(),
+        card.card_id.clone(),
+        card.user_card_code.clone(),
+    );
+    let card = call
+        .shared
+        .store
+        .insert(card)
+        .map_err(|r| refused(r, &card_id, &code, &brand_id))?;
+    changed(call, card)
+}
+
+/// POST `user-cards/import-by-openid`: a new EFFECTIVE card.
+fn import_by_openid(call: &Call<'_>) -> Result<Done, ApiError> {
+    let (b, _): (ImportUserCardByOpenidBody, _) = call.body()?;
+    let fields = ImportFields {
+        phone_number: b.phone_number,
+        card_color: b.card_color,
+        card_picture_url: b.card_picture_url,
+        level: b.level,
+        valid_date_information: b.valid_date_information,
+        user_information: b.user_information,
+        pickup_time: b.pickup_time,
+    };
+    let card = imported(
+        &b.brand_id,
+        &b.card_id,
+        &b.user_card_code,
+        &b.openid,
+        fields,
+    );
+    insert(call, card)
+}
+
+/// POST `user-cards/import-by-phone`: a new EFFECTIVE card for the user of the phone number
+/// (openid [`openid_of_phone`]).
+fn import_by_phone(call: &Call<'_>) -> Result<Done, ApiError> {
+    let (b, _): (ImportUserCardByPhoneBody, _) = call.body()?;
+    let openid = openid_of_phone(b.phone_number.expose());
+    let fields = ImportFields {
+        phone_number: Some(b.phone_number),
+        card_color: b.card_color,
+        card_picture_url: b.card_picture_url,
+        level: b.level,
+        valid_date_information: b.valid_date_information,
+        user_information: b.user_information,
+        pickup_time: b.pickup_time,
+    };
+    let card = imported(&b.brand_id, &b.card_id, &b.user_card_code, &openid, fields);
+    insert(call, card)
+}
+
+/// POST `user-cards/{user_card_code}/confirm?card_id=`: the card awaiting confirmation becomes
+/// EFFECTIVE (success, the fields sent applied as a PATCH applies them) or INVALID (failure).
+fn confirm(call: &Call<'_>) -> Result<Done, ApiError> {
+    let (code, card_id) = (
+        call.params.str("user_card_code"),
+        call.params.str("card_id"),
+    );
+    let (b, value): (ConfirmUserCardBody, _) = call.body()?;
+    let success = match &b.user_card_confirm_state {
+        UserCardConfirmState::CreateCardSuccess => true,
+        UserCardConfirmState::CreateCardFail => false,
+        other => {
+            return Err(ApiError::invalid_request(format!(
+                "user_card_confirm_state {} is not one the sandbox knows",
+                echo(other.as_str())
+            )));
+        }
+    };
+    let (brand_id, openid) = (b.brand_id.clone(), b.openid.clone());
+    let update = UpdateUserCardBody {
+        brand_id: b.brand_id,
+        openid: b.openid,
+        card_color: b.card_color,
+        card_picture_url: b.card_picture_url,
+        phone_number: b.phone_number,
+        level: b.level,
+        valid_date_information: b.valid_date_information,
+        user_information: b.user_information,
+        attach: b.attach,
+    };
+    let sent = UserInfoSent::of(&value);
+    let when = now();
+    let card = call
+        .shared
+        .store
+        .confirm(
+            &brand_id,
+            card_id,
+            code,
+            &openid,
+            success,
+            |card| store::apply(card, update, sent, when.clone()),
+            when.clone(),
+        )
         .map_err(|r| refused(r, card_id, code, &brand_id))?;
     changed(call, card)
 }

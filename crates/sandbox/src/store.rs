@@ -237,13 +237,6 @@ impl CardStore {
     }
 
     /// Invalidates a card: INVALID, with the reason and time. A card already INVALID refuses.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "its endpoint is wired once the models define its body"
-        )
-    )]
     pub(crate) fn invalidate(
         &self,
         brand_id: &str,
@@ -303,13 +296,6 @@ impl CardStore {
 
     /// Confirms a card awaiting confirmation: `changes` applied, then EFFECTIVE on success,
     /// INVALID (with `invalid_time`, reason `CREATE_CARD_FAIL`) on failure.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "its endpoint is wired once the models define its body"
-        )
-    )]
     #[allow(
         clippy::too_many_arguments,
         reason = "the four names of a card, the outcome, the changes, the time"

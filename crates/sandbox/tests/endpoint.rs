@@ -632,12 +632,13 @@ async fn template_of_another_brand_unknown_cards_and_other_users() {
 async fn other_paths_and_methods_get_signed_errors() {
     let sandbox = start().await;
     let client = Client::new(&sandbox);
-    let answer = client.send("GET", &card_url(), "", &[]).await;
+    // The card's path takes GET (one card) and PATCH (update).
+    let answer = client.send("DELETE", &card_url(), "", &[]).await;
     assert_eq!(
         (answer.status, answer.code().as_str()),
         (405, "INVALID_REQUEST")
     );
-    assert_eq!(answer.header("Allow"), Some("PATCH"));
+    assert_eq!(answer.header("Allow"), Some("GET, PATCH"));
     for path in [
         "/",
         "/v3/brand/partner/card-member/user-cards/",
