@@ -381,7 +381,8 @@ impl At<'_> {
         let refused_repeat = error
             .as_api()
             .is_some_and(|api| op.repeat_refusal() == Some((api.status(), api.code())));
-        if (unverified || refused_repeat)
+        // A lost answer (the request may have been applied) is worth a read-back too.
+        if (unverified || refused_repeat || error.may_have_been_applied())
             && let Some(check) = &check
             && let Some(read) = check.run(self.client).await
         {
