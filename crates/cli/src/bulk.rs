@@ -804,3 +804,72 @@ async fn signal() {
         std::future::pending::<()>().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parsed(op: Op, line: &serde_json::Value) -> Result<RequestDigest, String> {
+        let bytes = serde_json::to_vec(line).unwrap();
+        match parse_line(op, &bytes, &mut DoneRequests::default()) {
+            Ok(Parsed::Send(_, digest)) => Ok(digest),
+            Ok(Parsed::Done) => Err("done".into()),
+            Err(invalid) => Err(invalid.message),
+        }
+    }
+
+    #[test]
+    fn update_lines_with_code_keep_their_version_2_digest() {
+        let body = json!({"brand_id": "1004", "openid": "o1", "level": "L"});
+        let old = json!({"card_id": "T", "code": "C1", "body": body});
+        let new = json!({"card_id": "T", "user_card_code": "C1", "body": body});
+        let v2 = RequestDigest::new(
+            "update",
+            &[("user_card_code", "C1"), ("card_id", "T")],
+            &body,
+        );
+        assert_eq!(parsed(Op::Update, &old), Ok(v2));
+        assert_eq!(parsed(Op::Update, &new), Ok(v2));
+        let both = json!({"card_id": "T", "code": "C1", "user_card_code": "C1", "body": body});
+        assert!(parsed(Op::Update, &both).unwrap_err().contains("both"));
+    }
+
+    #[test]
+    fn each_op_reads_its_own_line_shape() {
+        let import = json!({"body": {"brand_id": "1004", "card_id": "T", "openid": "o1", "user_card_code": "C1"}});
+        let digest = parsed(Op::ImportByOpenid, &import).unwrap();
+        // The operation is part of the digest: the same body as another operation differs.
+        assert_ne!(
+            Ok(digest),
+            parsed(
+                Op::ImportByPhone,
+                &json!({"body": {"brand_id": "1004", "card_id": "T", "phone_number": "139", "user_card_code": "C1"}})
+            )
+        );
+        let error = parsed(Op::ImportByOpenid, &json!({"body": {"brand_id": "1004"}})).unwrap_err();
+        assert!(
+            error.contains("card_id")
+                && error.contains("openid")
+                && error.contains("user_card_code"),
+            "{error}"
+        );
+        let error = parsed(Op::ImportByOpenid, &json!({"card_id": "T", "body": {}})).unwrap_err();
+        assert!(error.contains("unknown field \"card_id\""), "{error}");
+        let invalidate = json!({"user_card_code": "C1", "card_id": "T", "body": {"openid": "o1"}});
+        let error = parsed(Op::Invalidate, &invalidate).unwrap_err();
+        assert!(
+            error.contains("brand_id"),
+            "a missing parameter is named: {error}"
+        );
+        let error = parsed(
+            Op::Confirm,
+            &json!({"user_card_code": 5, "card_id": "T", "body": {}}),
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("\"user_card_code\" is not a string"),
+            "{error}"
+        );
+    }
+}
