@@ -28,13 +28,14 @@ pub(crate) enum Expect {
     Confirmed,
 }
 
-/// A read-back to do, if need be.
-pub(crate) struct Check {
+/// A read-back to do, if need be, with the body as sent (its sensitive values kept in their
+/// zeroizing type until a comparison needs them).
+pub(crate) struct Check<B> {
     code: String,
     card_id: String,
     brand_id: String,
     openid: String,
-    sent: Value,
+    sent: B,
     expect: Expect,
 }
 
@@ -44,13 +45,13 @@ pub(crate) struct Confirmed {
     pub(crate) request_id: Option<String>,
 }
 
-impl Check {
+impl<B: serde::Serialize + Clone> Check<B> {
     /// The read-back of `request` (to be made before it is sent: its body is still in
     /// plaintext); `None` when the request does not name the card fully.
     pub(crate) fn of<R>(expect: Expect, request: &R) -> Option<Self>
     where
         R: EndpointRequest,
-        <R::Endpoint as Endpoint>::Body: serde::Serialize,
+        R::Endpoint: Endpoint<Body = B>,
     {
         let value = |name: &str| request.bound_value(name).map(str::to_string);
         Some(Self {
@@ -58,7 +59,7 @@ impl Check {
             card_id: value("card_id")?,
             brand_id: value("brand_id")?,
             openid: value("openid")?,
-            sent: serde_json::to_value(request.body()).ok()?,
+            sent: request.body().clone(),
             expect,
         })
     }
@@ -79,8 +80,8 @@ impl Check {
                     let mut card = verified.into_inner();
                     client.decrypt(&mut card).ok()?;
                     let card = serde_json::to_value(&card).ok()?;
-                    return holds(&card, &self.sent, self.expect)
-                        .then_some(Confirmed { request_id });
+                    let sent = serde_json::to_value(&self.sent).ok()?;
+                    return holds(&card, &sent, self.expect).then_some(Confirmed { request_id });
                 }
                 // A GET changes nothing: reading again is safe.
                 Err(Error::Signature(_) | Error::InvalidResponse { .. }) => {}
