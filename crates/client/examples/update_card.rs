@@ -1,42 +1,48 @@
 //! Updates a member card, end to end: validate, encrypt, sign, send, verify, parse, decrypt.
 //!
 //! ```sh
-//! cargo run -p wechatpay-card-client --example update_card
+//! cargo run -p wechatpay-card-client --example update_card             # an in-process sandbox
+//! cargo run -p wechatpay-card-client --example update_card -- --env    # the WECHATPAY_* variables
 //! ```
 //!
-//! Without configuration it starts the sandbox (a local stand-in for WeChat Pay) in-process and
-//! uses the credentials it generates. With `WECHATPAY_BASE_URL` set it uses the `WECHATPAY_*`
-//! variables instead, e.g. for a sandbox started with
-//! `wechatpay-card sandbox --state-dir /tmp/sb` and `set -a; . /tmp/sb/env; set +a`.
+//! By default it starts the sandbox (a local stand-in for WeChat Pay) in-process and configures
+//! the client from it in one call, whatever the shell's environment holds. With `--env` it reads
+//! the `WECHATPAY_*` variables instead (e.g. those of `wechatpay-card sandbox --state-dir
+//! /tmp/sb`, after `set -a; . /tmp/sb/env; set +a`) and says which ones it found.
 
 use wechatpay_card_client::models::{
     DateInfo, DateType, UpdateUserCardBody, UpdateUserCardRequest, UserInfo, UserInfoCustomField,
 };
-use wechatpay_card_client::{Client, Error};
+use wechatpay_card_client::{Client, ClientBuilder, Error, env};
 use wechatpay_sandbox::Sandbox;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Keep the sandbox alive (if any) until the end.
-    let (client, _sandbox) = if std::env::var_os("WECHATPAY_BASE_URL").is_some() {
+    let (client, _sandbox) = if std::env::args().any(|a| a == "--env") {
+        let found: Vec<&str> = [
+            env::MCHID,
+            env::MERCHANT_SERIAL,
+            env::MERCHANT_CERT,
+            env::PRIVATE_KEY,
+            env::PUBLIC_KEY_ID,
+            env::PUBLIC_KEY,
+            env::PLATFORM_CERT,
+            env::BASE_URL,
+            env::BACKUP_BASE_URL,
+        ]
+        .into_iter()
+        .filter(|name| std::env::var_os(name).is_some())
+        .collect();
+        eprintln!("configured from the environment: {}", found.join(", "));
         (Client::from_env()?, None)
     } else {
         let sandbox = Sandbox::builder().start().await?;
-        let c = sandbox.credentials();
-        let client = Client::builder()
-            .mchid(&c.mchid)
-            .merchant_serial(&c.merchant_serial)
-            .private_key_pem(
-                c.merchant_private_key_pem
-                    .as_deref()
-                    .map(String::as_str)
-                    .unwrap_or_default(),
-            )
-            .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
-            .base_url(sandbox.base_url())
-            .disable_failover()
-            .build()?;
-        eprintln!("started a sandbox at {}", sandbox.base_url());
+        let client = ClientBuilder::from_vars(|name| sandbox.setting(name)).build()?;
+        eprintln!(
+            "started a sandbox at {} (ignoring any WECHATPAY_* variables; pass --env to use them)",
+            sandbox.base_url()
+        );
         (client, Some(sandbox))
     };
 

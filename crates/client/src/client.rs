@@ -9,13 +9,14 @@ use bytes::Bytes;
 use tracing::{Instrument, field};
 use wechatpay_card_models::{
     Correction, Endpoint, EndpointRequest, ErrorResponse, LenientDeserialize, SensitiveFields,
-    StringFields, UpdateUserCardRequest, UserCard,
+    StringFields,
 };
 use wechatpay_signing::{MerchantSigner, ResponseHeaders, ResponseVerifier, WechatPayKeySet};
 
 use crate::error::{ApiError, Error, SignatureCause, SignatureError, TransportErrorKind};
 use crate::escape::escaped;
 use crate::failover::{Host, HostOutcome, HostSelector};
+use crate::rate_limit::RateLimiter;
 use crate::retry::RetryPolicy;
 use crate::{ClientBuilder, url};
 
@@ -41,6 +42,7 @@ pub(crate) struct Inner {
     pub(crate) attempt_timeout: Duration,
     pub(crate) call_timeout: Duration,
     pub(crate) max_response_bytes: usize,
+    pub(crate) rate_limiter: Option<RateLimiter>,
 }
 
 impl std::fmt::Debug for Client {
@@ -246,20 +248,6 @@ impl Client {
             .build()
     }
 
-    /// Updates a user's member card ("修改用户会员卡信息") and returns the card as WeChat Pay
-    /// answered it, verified. Give sensitive fields in plaintext: they are encrypted here.
-    /// Sensitive fields of the answer are still encrypted: see [`Client::decrypt`].
-    ///
-    /// # Errors
-    /// See [`Error`]: nothing is sent for [`Error::Validation`] and [`Error::Encryption`];
-    /// [`Error::Signature`] means the update may have been applied.
-    pub async fn update_user_card(
-        &self,
-        request: UpdateUserCardRequest,
-    ) -> Result<UserCard, Error> {
-        self.execute(request).await.map(Verified::into_inner)
-    }
-
     /// Calls any endpoint of the generated models: [`Client::prepare`], then [`Client::send`].
     ///
     /// # Errors
@@ -311,8 +299,13 @@ impl Client {
                 encrypted_fields.push(path.to_string());
                 Ok::<(), Error>(())
             })?;
-        let body = serde_json::to_vec(request.body())
-            .map_err(|e| Error::Internal(format!("the request body does not serialize: {e}")))?;
+        // A body-less request (a GET) sends no body at all and signs the empty string.
+        let body = if R::Endpoint::HAS_BODY {
+            serde_json::to_vec(request.body())
+                .map_err(|e| Error::Internal(format!("the request body does not serialize: {e}")))?
+        } else {
+            Vec::new()
+        };
         Ok(Prepared {
             target,
             body: Bytes::from(body),
@@ -382,6 +375,20 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if let Some(limiter) = &inner.rate_limiter {
+                // Waiting for the rate is part of the call: it counts against its deadline.
+                if tokio::time::timeout_at(deadline.into(), limiter.acquire())
+                    .await
+                    .is_err()
+                {
+                    return Err(Error::Timeout {
+                        method: E::METHOD,
+                        attempts: attempt - 1,
+                        elapsed: started.elapsed(),
+                        last: None,
+                    });
+                }
+            }
             let now = Instant::now();
             let host = inner.hosts.pick(now);
             let base_url = match (host, &inner.backup_base_url) {
@@ -436,6 +443,13 @@ impl Client {
                         HostOutcome::Healthy
                     };
                     self.report_host(host, health);
+                    if let Some(limiter) = &inner.rate_limiter {
+                        match raw.status {
+                            429 => limiter.on_throttle(retry_after(&raw)),
+                            200..=299 => limiter.on_success(),
+                            _ => {}
+                        }
+                    }
                     if (200..300).contains(&raw.status) {
                         return self.verify_and_parse(
                             raw,
@@ -523,9 +537,12 @@ impl Client {
             .http
             .request(method, format!("{base_url}{}", prepared.target))
             .header(http::header::AUTHORIZATION, authorization)
-            .header(http::header::ACCEPT, "application/json")
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(prepared.body.clone());
+            .header(http::header::ACCEPT, "application/json");
+        if E::HAS_BODY {
+            builder = builder
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(prepared.body.clone());
+        }
         if E::REQUIRES_WECHATPAY_SERIAL {
             builder = builder.header("Wechatpay-Serial", prepared.wechatpay_serial.as_str());
         }
@@ -632,7 +649,7 @@ impl Client {
         })
     }
 
-    /// Decrypts, in place, the sensitive fields of an answer (e.g. a [`UserCard`]'s
+    /// Decrypts, in place, the sensitive fields of an answer (e.g. a [`UserCard`](crate::models::UserCard)'s
     /// `phone_number`) with the merchant API private key. Never done implicitly: plaintext
     /// appears only where asked for.
     ///
@@ -674,6 +691,16 @@ impl Client {
     pub fn backup_base_url(&self) -> Option<&str> {
         self.inner.backup_base_url.as_deref()
     }
+}
+
+/// A `Retry-After` of whole seconds (WeChat Pay does not document one; honoured if it comes).
+/// An HTTP date is not read: the limiter's own back-off applies then.
+fn retry_after(raw: &RawResponse) -> Option<Duration> {
+    let value = raw.header("Retry-After")?.trim();
+    if value.is_empty() || value.len() > 10 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok().map(Duration::from_secs)
 }
 
 fn with_attempts(error: Error, attempt: u32) -> Error {

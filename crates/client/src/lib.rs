@@ -1,6 +1,18 @@
-//! An async client for the WeChat Pay APIv3 endpoint "修改用户会员卡信息" (update a user's member
-//! card), for service providers (普通服务商):
-//! `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…`.
+//! An async client for the WeChat Pay APIv3 user-card endpoints of the card-member API, for
+//! service providers (普通服务商), all under `/v3/brand/partner/card-member/`:
+//!
+//! | method | endpoint | official page |
+//! |---|---|---|
+//! | [`Client::get_user_card`] | `GET user-cards/{user_card_code}` 查询用户会员卡信息 | <https://pay.weixin.qq.com/doc/v3/partner/4015336980> |
+//! | [`Client::list_user_cards`] | `GET user-cards` 查询用户在品牌下所有会员卡 (a paging stream) | <https://pay.weixin.qq.com/doc/v3/partner/4015336984> |
+//! | [`Client::update_user_card`] | `PATCH user-cards/{user_card_code}` 修改用户会员卡信息 | <https://pay.weixin.qq.com/doc/v3/partner/4015336985> |
+//! | [`Client::invalidate_user_card`] | `POST user-cards/{user_card_code}/invalidate` 作废用户会员卡 | <https://pay.weixin.qq.com/doc/v3/partner/4015336983> |
+//! | [`Client::import_user_card_by_openid`] | `POST user-cards/import-by-openid` 根据OPENID导入用户会员卡 | <https://pay.weixin.qq.com/doc/v3/partner/4015336981> |
+//! | [`Client::import_user_card_by_phone`] | `POST user-cards/import-by-phone` 根据手机号导入用户会员卡 | <https://pay.weixin.qq.com/doc/v3/partner/4015336982> |
+//! | [`Client::confirm_user_card`] | `POST user-cards/{user_card_code}/confirm` 同步会员开通结果 | <https://pay.weixin.qq.com/doc/v3/partner/4015336979> |
+//!
+//! Each is a thin method over the generic [`Client::execute`], which calls any endpoint of the
+//! generated models. A GET sends no body and no `Content-Type` and signs the empty body.
 //!
 //! ```no_run
 //! use wechatpay_card_client::Client;
@@ -93,9 +105,11 @@
 
 mod builder;
 mod client;
+mod endpoints;
 mod error;
 mod escape;
 mod failover;
+mod rate_limit;
 mod retry;
 mod url;
 
@@ -104,9 +118,13 @@ pub use builder::{
     MAX_PEM_BYTES, env,
 };
 pub use client::{Client, Prepared, Verified};
+pub use endpoints::MAX_PAGE_SIZE;
 pub use error::{ApiError, ConfigError, Error, SignatureError, TransportErrorKind};
 pub use escape::Untrusted;
 pub use failover::FailoverPolicy;
+pub use rate_limit::{
+    InvalidRate, MAX_RATE, MAX_RETRY_AFTER, MIN_ADAPTIVE_RATE, MIN_RATE, RateLimiter,
+};
 pub use retry::RetryPolicy;
 
 /// The request and response types (the `wechatpay-card-models` crate).

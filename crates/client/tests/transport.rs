@@ -623,3 +623,80 @@ async fn a_verified_answer_missing_documented_fields_is_returned_with_correction
     let verified = client(&url, 1).execute(request()).await.unwrap();
     assert!(verified.corrections().is_empty());
 }
+
+#[tokio::test]
+async fn a_list_holding_another_users_card_is_refused() {
+    use futures_util::StreamExt as _;
+    use wechatpay_card_client::models::ListUserCardsRequest;
+
+    let list = serde_json::json!({"data": [card()], "total_count": 1, "offset": 0, "limit": 20});
+    let request = || {
+        ListUserCardsRequest::builder()
+            .brand_id("1004")
+            .openid("o1")
+            .offset(0)
+            .limit(20)
+            .build()
+            .unwrap()
+    };
+    let (url, _) = serve(signed_card(&list), false).await;
+    let cards: Vec<_> = client(&url, 1).list_user_cards(request()).collect().await;
+    assert_eq!(cards.len(), 1);
+    assert!(cards[0].is_ok());
+
+    let mut other = card();
+    other["openid"] = "o2".into();
+    let list =
+        serde_json::json!({"data": [card(), other], "total_count": 2, "offset": 0, "limit": 20});
+    let (url, _) = serve(signed_card(&list), false).await;
+    let cards: Vec<_> = client(&url, 1).list_user_cards(request()).collect().await;
+    assert_eq!(cards.len(), 1, "the stream ends with the error");
+    let err = cards[0].as_ref().unwrap_err();
+    assert_eq!(
+        err.as_signature().and_then(|s| s.mismatched_field()),
+        Some("data[1].openid"),
+        "{err}"
+    );
+    assert!(!err.may_have_been_applied(), "a read changes nothing");
+}
+
+#[tokio::test]
+async fn a_rate_limiter_on_the_builder_honours_retry_after() {
+    use wechatpay_card_client::RateLimiter;
+
+    let (url, heads) = serve(
+        answer(
+            "429 Too Many Requests",
+            "Retry-After: 1\r\n",
+            r#"{"code":"RATELIMIT_EXCEEDED","message":"slow down"}"#,
+        ),
+        false,
+    )
+    .await;
+    let limiter = RateLimiter::fixed(1000.0).unwrap();
+    let client = Client::builder()
+        .mchid("1900000001")
+        .merchant_serial("5157F09EFDC096DE15EBE81A47057A7232F1B8E1")
+        .private_key_pem(MERCHANT_KEY)
+        .wechatpay_public_key_pem("PUB_KEY_ID_01", WECHATPAY_PUB)
+        .base_url(&url)
+        .rate_limiter(limiter.clone())
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(2)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.update_user_card(request()).await.unwrap_err();
+    assert_eq!(err.status(), Some(429), "{err}");
+    assert_eq!(heads.lock().unwrap().len(), 2);
+    // The second attempt waited for the Retry-After second, not the 2 ms back-off.
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -173,7 +173,7 @@ impl Sandbox {
         self.shared.store.get(card_id, user_card_code)
     }
 
-    /// The value of a `WECHATPAY_*` setting (see [`env`]) that points a client at this sandbox,
+    /// The value of a `WECHATPAY_*` setting (see [`mod@env`]) that points a client at this sandbox,
     /// so that `ClientBuilder::from_vars(|name| sandbox.setting(name))` configures one in one
     /// call: the merchant id and serial; the merchant private key as PEM text when the sandbox
     /// generated it (`None` when it was given only the public key); in public-key mode the key

@@ -1,5 +1,6 @@
 //! Each backend against the other and against openssl's vectors: a signature made by one
-//! verifies with the other and equals openssl's byte for byte, and OAEP ciphertexts cross over.
+//! verifies with the other and equals openssl's byte for byte, OAEP ciphertexts cross over, and
+//! AES-256-GCM matches the vectors of Python's `cryptography` and crosses over.
 
 #![allow(clippy::unwrap_used)]
 
@@ -98,4 +99,88 @@ fn a_key_generated_by_one_backend_works_in_the_other() {
     let exported = RustCrypto::private_key_to_pkcs8(&rust_key).unwrap();
     let aws_key = AwsLc::private_key_from_pkcs8(&exported).unwrap();
     assert_eq!(AwsLc::sign_sha256(&aws_key, b"message").unwrap(), signature);
+}
+
+/// One of the independent AES-256-GCM vectors (Python's `cryptography`), decoded.
+struct GcmVector {
+    key: [u8; 32],
+    nonce: [u8; 12],
+    aad: Vec<u8>,
+    plaintext: Vec<u8>,
+    sealed: Vec<u8>,
+}
+
+fn aes_gcm_vectors() -> Vec<GcmVector> {
+    let all: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/fixtures/aes_gcm_vectors.json")).unwrap();
+    let field = |v: &serde_json::Value, name: &str| v[name].as_str().unwrap().as_bytes().to_vec();
+    all["valid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| GcmVector {
+            key: field(v, "key").try_into().unwrap(),
+            nonce: field(v, "nonce").try_into().unwrap(),
+            aad: field(v, "associated_data"),
+            plaintext: field(v, "plaintext"),
+            sealed: BASE64.decode(v["ciphertext"].as_str().unwrap()).unwrap(),
+        })
+        .collect()
+}
+
+#[test]
+fn aes_gcm_matches_the_vectors_on_both_backends_and_crosses_over() {
+    let vectors = aes_gcm_vectors();
+    assert!(vectors.len() >= 5);
+    for GcmVector {
+        key,
+        nonce,
+        aad,
+        plaintext,
+        sealed,
+    } in &vectors
+    {
+        let by_aws = AwsLc::aes256_gcm_seal(key, nonce, aad, plaintext).unwrap();
+        let by_rust = RustCrypto::aes256_gcm_seal(key, nonce, aad, plaintext).unwrap();
+        assert_eq!(&by_aws, sealed, "{} differs from the vector", AwsLc::NAME);
+        assert_eq!(
+            &by_rust,
+            sealed,
+            "{} differs from the vector",
+            RustCrypto::NAME
+        );
+        assert_eq!(
+            *AwsLc::aes256_gcm_open(key, nonce, aad, &by_rust).unwrap(),
+            *plaintext
+        );
+        assert_eq!(
+            *RustCrypto::aes256_gcm_open(key, nonce, aad, &by_aws).unwrap(),
+            *plaintext
+        );
+    }
+
+    // Encrypted by one with a fresh nonce, decrypted by the other; a changed tag fails on both.
+    let GcmVector {
+        key,
+        aad,
+        plaintext,
+        ..
+    } = &vectors[2];
+    let mut nonce = [0u8; 12];
+    AwsLc::fill_random(&mut nonce).unwrap();
+    let mut sealed = AwsLc::aes256_gcm_seal(key, &nonce, aad, plaintext).unwrap();
+    assert_eq!(
+        *RustCrypto::aes256_gcm_open(key, &nonce, aad, &sealed).unwrap(),
+        *plaintext
+    );
+    let sealed_by_rust = RustCrypto::aes256_gcm_seal(key, &nonce, aad, plaintext).unwrap();
+    assert_eq!(sealed_by_rust, sealed);
+    if let Some(last) = sealed.last_mut() {
+        *last ^= 0x80;
+    }
+    assert!(AwsLc::aes256_gcm_open(key, &nonce, aad, &sealed).is_err());
+    assert!(RustCrypto::aes256_gcm_open(key, &nonce, aad, &sealed).is_err());
+    // A sealed text shorter than the tag is refused by both, without a panic.
+    assert!(AwsLc::aes256_gcm_open(key, &nonce, aad, &sealed[..15]).is_err());
+    assert!(RustCrypto::aes256_gcm_open(key, &nonce, aad, &sealed[..15]).is_err());
 }

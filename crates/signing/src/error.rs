@@ -95,6 +95,15 @@ pub enum KeyError {
         /// The certificate's serial number.
         serial: String,
     },
+    /// An APIv3 key that is not 32 bytes long.
+    #[error(
+        "the APIv3 key is {len} bytes long: expected exactly 32 (the 32 characters set in the \
+         merchant platform; spaces and line ends count)"
+    )]
+    ApiV3KeyLength {
+        /// The length that was given, in bytes.
+        len: usize,
+    },
     /// A merchant id, serial number or key id that cannot be right.
     #[error("invalid {what}: {reason}")]
     InvalidIdentifier {
@@ -148,6 +157,41 @@ pub enum CryptoError {
     /// The backend failed to generate or export a key.
     #[error("RSA key generation or export failed")]
     KeyGeneration,
+    /// A notification resource's `ciphertext` (base64) or a plaintext to encrypt is over the
+    /// size this crate accepts ([`MAX_RESOURCE_CIPHERTEXT_LEN`](crate::MAX_RESOURCE_CIPHERTEXT_LEN)).
+    #[error("notification resource {what} of {len} bytes is over the {max}-byte limit")]
+    ResourceTooLarge {
+        /// "ciphertext (base64)" or "plaintext".
+        what: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A notification resource's `nonce` is not 12 bytes.
+    #[error("notification resource nonce is {len} bytes long: AEAD_AES_256_GCM needs exactly 12")]
+    ResourceNonceLength {
+        /// The nonce's length in bytes.
+        len: usize,
+    },
+    /// A notification resource's decoded `ciphertext` is shorter than the GCM tag.
+    #[error(
+        "notification resource ciphertext of {len} bytes is shorter than the 16-byte AES-GCM tag it must end with"
+    )]
+    CiphertextTooShort {
+        /// The decoded length in bytes.
+        len: usize,
+    },
+    /// AES-256-GCM authentication failed: the resource was encrypted with another APIv3 key, or
+    /// its ciphertext, nonce or `associated_data` was changed. No more detail, on purpose.
+    #[error(
+        "notification resource failed AES-256-GCM authentication: another APIv3 key, or a \
+         changed ciphertext, nonce or associated_data"
+    )]
+    AuthenticationFailed,
+    /// The backend failed to encrypt a notification resource.
+    #[error("AES-256-GCM encryption failed")]
+    ResourceEncryption,
 }
 
 /// A response (or callback) failed verification: its body must not be trusted.
@@ -159,10 +203,12 @@ pub enum VerifyError {
     MissingHeader(&'static str),
     /// WeChat Pay's deliberate probe: a signature starting with `WECHATPAY/SIGNTEST/`.
     ///
-    /// The response is unverified, yet the request it answers may have been applied.
+    /// The response is unverified, yet the request it answers may have been applied. On a
+    /// notification, it is a failed verification like any other: answer with an error status.
     #[error(
         "Wechatpay-Signature is a WeChat Pay probe signature (WECHATPAY/SIGNTEST/): the response \
-         is unverified, and the request may nevertheless have been applied"
+         or notification is unverified (for a response, the request may nevertheless have been \
+         applied)"
     )]
     ProbeSignature,
     /// `Wechatpay-Timestamp` is not Unix seconds.

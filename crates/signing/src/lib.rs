@@ -105,19 +105,27 @@
 //!   RSA-2048 key: [`SensitiveEncryptor`] (which also gives the key id for `Wechatpay-Serial`),
 //!   [`MerchantSigner::decrypt`], [`WechatPaySigner::decrypt`]. Decrypted text comes back in a
 //!   [`Zeroizing`](zeroize::Zeroizing) string.
+//! - Notifications (callbacks): WeChat Pay POSTs a JSON event whose `resource` is encrypted with
+//!   AES-256-GCM under the merchant's APIv3 key (the 32 characters set in the merchant
+//!   platform): the nonce is the 12 bytes of the resource's `nonce` string, the associated data
+//!   the bytes of its `associated_data` string (empty when absent), and `ciphertext` the base64
+//!   of the encrypted bytes followed by the 16-byte tag. [`ApiV3Key`] decrypts it (and
+//!   encrypts one, for a test server). The request is signed like an answer, and
+//!   [`NotificationVerifier`] (a [`ResponseVerifier`] under another name) checks it before the
+//!   body is parsed.
 //!
 //! Every method that reads the clock or the random generator has an `_at` twin taking the
 //! time (Unix seconds) and the nonce, for tests and reproducible vectors.
 //!
 //! # Backends
 //!
-//! One API, two RSA implementations chosen by cargo feature:
+//! One API, two implementations (RSA and AES-256-GCM) chosen by cargo feature:
 //!
 //! - `aws-lc` (default): [aws-lc-rs](https://docs.rs/aws-lc-rs), AWS-LC's C and assembly.
 //!   It signs and verifies at OpenSSL's speed, and it is the TLS provider that reqwest's and
 //!   rustls' defaults already compile, so it usually adds nothing to a build.
-//! - `rust-crypto`: the pure-Rust [rsa](https://docs.rs/rsa) 0.10 with sha2 and sha1, for
-//!   targets without a C toolchain. It signs about 9 times slower, and **rsa is still listed
+//! - `rust-crypto`: the pure-Rust [rsa](https://docs.rs/rsa) 0.10 with sha2 and sha1, and
+//!   [aes-gcm](https://docs.rs/aes-gcm) 0.11, for targets without a C toolchain. It signs about 9 times slower, and **rsa is still listed
 //!   under [RUSTSEC-2023-0071](https://rustsec.org/advisories/RUSTSEC-2023-0071.html), the
 //!   Marvin timing attack**, which can recover a private key from the timing of many
 //!   decryptions or signatures observed over a network. Blinding is on (rsa's default
@@ -132,7 +140,8 @@
 //! # Secrets
 //!
 //! Private keys live in the backend (AWS-LC cleanses its memory when freeing it; rsa zeroizes
-//! its keys on drop); the PEM and DER buffers this crate decodes them from are zeroized. No
+//! its keys on drop); the PEM and DER buffers this crate decodes them from are zeroized, and so
+//! is the APIv3 key and every decrypted plaintext. No
 //! `Debug` output and no error shows key material or a sensitive plaintext: errors name what
 //! was expected and what was found (a PEM label, an algorithm, a size).
 
@@ -156,6 +165,7 @@ mod keys;
 mod merchant;
 mod message;
 mod nonce;
+mod notification;
 mod pem;
 mod verifier;
 mod wechatpay;
@@ -170,6 +180,10 @@ pub use error::{AuthorizationError, CryptoError, KeyError, VerifyError};
 pub use key_set::WechatPayKeySet;
 pub use keys::{PrivateKey, PublicKey};
 pub use merchant::MerchantSigner;
+pub use notification::{
+    API_V3_KEY_LEN, ApiV3Key, MAX_RESOURCE_CIPHERTEXT_LEN, MAX_RESOURCE_PLAINTEXT_LEN,
+    NotificationVerifier, RESOURCE_ALGORITHM, RESOURCE_NONCE_LEN,
+};
 pub use verifier::{DEFAULT_WINDOW, ResponseHeaders, ResponseVerifier};
 pub use wechatpay::{ResponseSignature, WechatPaySigner};
 

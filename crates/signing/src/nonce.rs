@@ -1,4 +1,4 @@
-//! Nonces: 32 alphanumerics from the OS random generator.
+//! Nonces: 32 alphanumerics from the OS random generator (12 for a notification resource).
 
 use crate::backend::{Backend, Selected};
 use crate::error::CryptoError;
@@ -9,13 +9,18 @@ pub(crate) const NONCE_LEN: usize = 32;
 
 /// A fresh nonce of [`NONCE_LEN`] characters from `[0-9A-Za-z]`, uniformly distributed.
 pub(crate) fn new_nonce() -> Result<String, CryptoError> {
-    let mut nonce = String::with_capacity(NONCE_LEN);
-    let mut bytes = [0u8; 2 * NONCE_LEN];
-    while nonce.len() < NONCE_LEN {
+    alphanumeric::<NONCE_LEN>()
+}
+
+/// `LEN` random characters from `[0-9A-Za-z]`, uniformly distributed.
+pub(crate) fn alphanumeric<const LEN: usize>() -> Result<String, CryptoError> {
+    let mut nonce = String::with_capacity(LEN);
+    let mut bytes = [0u8; 64];
+    while nonce.len() < LEN {
         Selected::fill_random(&mut bytes).map_err(|_| CryptoError::Random)?;
         // 248 = 4 × 62: rejecting bytes above it keeps every character equally likely.
         for &b in bytes.iter().filter(|&&b| b < 248) {
-            if nonce.len() == NONCE_LEN {
+            if nonce.len() == LEN {
                 break;
             }
             nonce.push(char::from(ALPHABET[usize::from(b % 62)]));
@@ -50,6 +55,9 @@ mod tests {
         assert_eq!(a.len(), NONCE_LEN);
         assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
+        let short = alphanumeric::<12>().unwrap();
+        assert_eq!(short.len(), 12);
+        assert!(short.bytes().all(|c| c.is_ascii_alphanumeric()));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use common::*;
 use proptest::prelude::*;
 use wechatpay_signing::{
-    AuthorizationHeader, MerchantCertificate, PlatformCertificate, PrivateKey, PublicKey,
-    ResponseHeaders, ResponseVerifier, WechatPaySigner,
+    ApiV3Key, AuthorizationHeader, CryptoError, MerchantCertificate, PlatformCertificate,
+    PrivateKey, PublicKey, ResponseHeaders, ResponseVerifier, WechatPaySigner,
 };
 
 /// Pieces an `Authorization` header is made of, and pieces that break it.
@@ -172,5 +172,38 @@ proptest! {
         } else {
             prop_assert!(result.is_err());
         }
+    }
+
+    #[test]
+    fn resource_decryption_never_panics_and_never_accepts_garbage(
+        bytes in prop::collection::vec(any::<u8>(), 0..200),
+        nonce in any::<String>(),
+        aad in any::<String>(),
+        text in any::<String>(),
+    ) {
+        let key: ApiV3Key = "0123456789abcdefghijABCDEFGHIJ01".parse().unwrap();
+        prop_assert!(key.decrypt_resource(&BASE64.encode(&bytes), &nonce, &aad).is_err());
+        prop_assert!(key.decrypt_resource(&BASE64.encode(&bytes), "abcdefghijkl", &aad).is_err());
+        let _ = key.decrypt_resource(&text, &nonce, &aad);
+    }
+
+    #[test]
+    fn resources_round_trip_and_any_changed_byte_fails(
+        plaintext in prop::collection::vec(any::<u8>(), 0..300),
+        aad in "\\PC{0,20}",
+        flip in any::<prop::sample::Index>(),
+    ) {
+        let key: ApiV3Key = "0123456789abcdefghijABCDEFGHIJ01".parse().unwrap();
+        let nonce = ApiV3Key::new_resource_nonce().unwrap();
+        let ciphertext = key.encrypt_resource(&plaintext, &nonce, &aad).unwrap();
+        let decrypted = key.decrypt_resource(&ciphertext, &nonce, &aad).unwrap();
+        prop_assert_eq!(decrypted.as_slice(), plaintext.as_slice());
+        let mut sealed = BASE64.decode(&ciphertext).unwrap();
+        let at = flip.index(sealed.len());
+        sealed[at] ^= 1;
+        prop_assert_eq!(
+            key.decrypt_resource(&BASE64.encode(&sealed), &nonce, &aad).unwrap_err(),
+            CryptoError::AuthenticationFailed
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The aws-lc-rs backend: AWS-LC's C and assembly, the speed of OpenSSL.
 
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{
@@ -111,9 +112,57 @@ impl Backend for AwsLc {
         Ok(plaintext)
     }
 
+    fn aes256_gcm_seal(
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, BackendError> {
+        let key = aes256_gcm_key(key)?;
+        // Zeroizing until sealed: on failure the buffer still holds the plaintext.
+        let mut in_out =
+            Zeroizing::new(Vec::with_capacity(plaintext.len() + AES_256_GCM.tag_len()));
+        in_out.extend_from_slice(plaintext);
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(*nonce),
+            Aad::from(aad),
+            &mut *in_out,
+        )
+        .map_err(|_| BackendError)?;
+        Ok(std::mem::take(&mut *in_out))
+    }
+
+    fn aes256_gcm_open(
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
+        let key = aes256_gcm_key(key)?;
+        let mut in_out = Zeroizing::new(sealed.to_vec());
+        let len = key
+            .open_in_place(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                &mut in_out,
+            )
+            .map_err(|_| BackendError)?
+            .len();
+        // The tag stays in the spare capacity, which Zeroizing clears too.
+        in_out.truncate(len);
+        Ok(in_out)
+    }
+
     fn fill_random(buf: &mut [u8]) -> Result<(), BackendError> {
         aws_lc_rs::rand::fill(buf).map_err(|_| BackendError)
     }
+}
+
+/// An AES-256-GCM key in AWS-LC's memory, which it cleanses when the key is dropped.
+fn aes256_gcm_key(key: &[u8; 32]) -> Result<LessSafeKey, BackendError> {
+    UnboundKey::new(&AES_256_GCM, key)
+        .map(LessSafeKey::new)
+        .map_err(|_| BackendError)
 }
 
 /// PKCS#8 v1 DER of a key pair (aws-lc-rs zeroizes its own buffer on drop).

@@ -1,4 +1,5 @@
-//! The two RSA implementations behind the public types, each behind one small trait.
+//! The two implementations behind the public types (RSA, and AES-256-GCM for notifications),
+//! each behind one small trait.
 //!
 //! Both receive keys already checked and normalised by the pure-Rust format layer (PKCS#8 DER for
 //! private keys, SPKI DER for public keys), so they only do arithmetic. The module depends on
@@ -19,8 +20,8 @@ use zeroize::Zeroizing;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BackendError;
 
-/// One RSA implementation: PKCS#1 v1.5 SHA-256 signatures, OAEP (SHA-1, MGF1-SHA-1) encryption,
-/// RSA-2048 key generation and the OS random generator.
+/// One implementation: PKCS#1 v1.5 SHA-256 signatures, OAEP (SHA-1, MGF1-SHA-1) encryption,
+/// RSA-2048 key generation, AES-256-GCM and the OS random generator.
 pub(crate) trait Backend {
     /// Name used in benchmarks and docs: `aws-lc` or `rust-crypto`.
     const NAME: &'static str;
@@ -47,6 +48,21 @@ pub(crate) trait Backend {
     fn decrypt_oaep_sha1(
         key: &Self::PrivateKey,
         ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, BackendError>;
+    /// AES-256-GCM with a 96-bit nonce and a 128-bit tag: the encrypted bytes followed by the tag.
+    fn aes256_gcm_seal(
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, BackendError>;
+    /// The inverse of [`Backend::aes256_gcm_seal`]: fails, without detail, unless the tag
+    /// authenticates the ciphertext and `aad` under `key` and `nonce`.
+    fn aes256_gcm_open(
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, BackendError>;
     /// Fills `buf` from the operating system's random generator.
     fn fill_random(buf: &mut [u8]) -> Result<(), BackendError>;
@@ -96,6 +112,22 @@ impl Backend for NoBackend {
         Err(BackendError)
     }
     fn decrypt_oaep_sha1(_: &(), _: &[u8]) -> Result<Zeroizing<Vec<u8>>, BackendError> {
+        Err(BackendError)
+    }
+    fn aes256_gcm_seal(
+        _: &[u8; 32],
+        _: &[u8; 12],
+        _: &[u8],
+        _: &[u8],
+    ) -> Result<Vec<u8>, BackendError> {
+        Err(BackendError)
+    }
+    fn aes256_gcm_open(
+        _: &[u8; 32],
+        _: &[u8; 12],
+        _: &[u8],
+        _: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
         Err(BackendError)
     }
     fn fill_random(_: &mut [u8]) -> Result<(), BackendError> {

@@ -5,6 +5,8 @@
 //! Blinding stays on: `rsa`'s default `getrandom` feature supplies the OS generator to
 //! `PrivateKey::sign` and `PrivateKey::oaep_decrypt`.
 
+use aes_gcm::aead::{Aead, AeadInOut, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
 use rsa::{Pkcs1v15Sign, PrivateKey, PublicKey};
 use sha1::Sha1;
@@ -83,6 +85,40 @@ impl Backend for RustCrypto {
             .oaep_decrypt::<Sha1>(ciphertext)
             .map(Zeroizing::new)
             .map_err(|_| BackendError)
+    }
+
+    fn aes256_gcm_seal(
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, BackendError> {
+        // aes-gcm's `zeroize` feature clears the expanded key when the cipher is dropped.
+        let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| BackendError)?;
+        cipher
+            .encrypt(
+                &Nonce::from(*nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .map_err(|_| BackendError)
+    }
+
+    fn aes256_gcm_open(
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
+        let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| BackendError)?;
+        // In place, so that the plaintext only ever lives in a buffer zeroized on drop.
+        let mut buffer = Zeroizing::new(sealed.to_vec());
+        cipher
+            .decrypt_in_place(&Nonce::from(*nonce), aad, &mut *buffer)
+            .map_err(|_| BackendError)?;
+        Ok(buffer)
     }
 
     fn fill_random(buf: &mut [u8]) -> Result<(), BackendError> {
