@@ -8,34 +8,43 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use wechatpay_card_client::models::{
-    UpdateUserCardBody, UpdateUserCardRequest, Validate, from_json_strict,
+    ConfirmUserCardBody, ConfirmUserCardRequest, Endpoint, EndpointRequest,
+    ImportUserCardByOpenidBody, ImportUserCardByOpenidRequest, ImportUserCardByPhoneBody,
+    ImportUserCardByPhoneRequest, InvalidateUserCardBody, InvalidateUserCardRequest,
+    UpdateUserCardBody, UpdateUserCardRequest, UserCard, Validate, Violation,
 };
 use wechatpay_card_client::{Client, Error};
 
 use crate::connection::ConnectionArgs;
 use crate::exit::{self, Failure};
 use crate::journal::{DoneRequests, ErrorRecord, Journal, Outcome, Record, RequestDigest};
+use crate::plumbing;
 use crate::progress::{Counters, Progress};
+use crate::read_back;
 
 /// A line longer than this is journaled as failed without being parsed (nor held in memory).
 const MAX_LINE_BYTES: usize = 1 << 20;
 /// The bounds of `--rps`: from one request every 1,000 s to a million a second.
 const RPS_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
 
-/// Update many cards from a JSON Lines file, resumably.
+/// Update, invalidate, confirm or import many cards from a JSON Lines file, resumably.
 ///
-/// One update per line: `{"card_id": "…", "code": "…", "body": {…}}`, the body as for `update`
-/// (sensitive values in plaintext). Lines are read as a stream and sent with bounded concurrency (and an optional rate limit),
-/// with the client's retries and failover. Each finished line is appended to the journal at
-/// once; rerun with the same --journal after an interruption (Ctrl-C, kill, a crash) and the
-/// lines whose exact request (card, code and body) already ended ok are skipped, the rest sent
-/// again: an edited or inserted line is sent, an unchanged one is not. Sending an update twice
-/// is harmless (a PATCH sets absolute values).
+/// One request per line (the operation is --op): its parameters at the top level under their API
+/// names and its body under `body`, sensitive values in plaintext. update:
+/// `{"user_card_code": "…", "card_id": "…", "body": {…}}` (`code` also accepted);
+/// invalidate: `{"user_card_code", "brand_id", "card_id", "body": {"openid", "invalid_reason"}}`;
+/// confirm: `{"user_card_code", "card_id", "body": {…}}`; import-by-openid and import-by-phone:
+/// `{"body": {…}}`. Lines are read as a stream and sent with bounded concurrency (and an optional
+/// rate limit), with the client's retries and failover. Each finished line is appended to the
+/// journal at once; rerun with the same --journal after an interruption (Ctrl-C, kill, a crash)
+/// and the lines whose exact request (operation, parameters and body) already ended ok are
+/// skipped, the rest sent again. An answer that fails verification, or the refusal of a repeat
+/// (an import of a code already imported, a second invalidate or confirm: what a retry after a
+/// lost answer meets), is resolved by reading the card back: ok when it holds what was sent.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit status: 0 when every line is ok (this run or an earlier one); 3 when the \
@@ -53,7 +62,15 @@ pub(crate) struct BulkArgs {
     #[arg(long, value_name = "FILE")]
     journal: PathBuf,
 
-    /// Updates in flight at once, 1 to 1024.
+    /// The operation of every line.
+    #[arg(long, value_enum, default_value_t = Op::Update)]
+    op: Op,
+
+    /// Confirm an irreversible operation (--op invalidate); without it nothing is sent (exit 2).
+    #[arg(long)]
+    yes: bool,
+
+    /// Requests in flight at once, 1 to 1024.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     concurrency: u32,
 
@@ -63,15 +80,6 @@ pub(crate) struct BulkArgs {
 
     #[command(flatten)]
     connection: ConnectionArgs,
-}
-
-/// One input line.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Line {
-    card_id: String,
-    code: String,
-    body: serde_json::Value,
 }
 
 pub(crate) async fn run(args: BulkArgs) -> ExitCode {
@@ -99,6 +107,13 @@ fn parse_rps(text: &str) -> Result<f64, String> {
 }
 
 async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
+    if args.op.is_irreversible() && !args.yes {
+        return Err(Failure::usage(format!(
+            "--op {} is irreversible: add --yes to send it; nothing was sent",
+            args.op.name()
+        )));
+    }
+    let op = args.op;
     let client = args.connection.client()?;
     let file = tokio::fs::File::open(&args.input).await.map_err(|e| {
         Failure::usage(format!(
@@ -173,7 +188,7 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
                 "the line is longer than {MAX_LINE_BYTES} bytes"
             )))
         } else {
-            parse_line(&buf, &mut done)
+            parse_line(op, &buf, &mut done)
         };
         let (request, digest) = match parsed {
             Ok(Parsed::Send(request, digest)) => (*request, digest),
@@ -197,6 +212,7 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
                         outcome: Outcome::Failed,
                         request_id: None,
                         attempts: None,
+                        resolved: None,
                         error: Some(error),
                     })
                     .await?;
@@ -226,7 +242,9 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
         }
         let (client, journal, counters) = (client.clone(), journal.clone(), counters.clone());
         tasks.spawn(async move {
-            let result = send(&client, &journal, &counters, line_no, request, digest).await;
+            let result = request
+                .send(&client, &journal, &counters, line_no, digest)
+                .await;
             drop(permit);
             result
         });
@@ -276,56 +294,157 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
 fn joined(finished: Result<Result<(), Failure>, tokio::task::JoinError>) -> Result<(), Failure> {
     finished.map_err(|e| Failure {
         code: exit::OTHER,
-        message: format!("an update task failed: {e}"),
+        message: format!("a request task failed: {e}"),
     })?
 }
 
-/// Sends one update and journals how it ended.
-async fn send(
-    client: &Client,
-    journal: &Journal,
-    counters: &Counters,
-    line: u64,
-    request: UpdateUserCardRequest,
-    digest: RequestDigest,
-) -> Result<(), Failure> {
-    let (card_id, code) = (request.card_id.clone(), request.user_card_code.clone());
+/// The request of one line.
+enum Request {
+    Update(UpdateUserCardRequest),
+    Invalidate(InvalidateUserCardRequest),
+    Confirm(ConfirmUserCardRequest),
+    ImportByOpenid(ImportUserCardByOpenidRequest),
+    ImportByPhone(ImportUserCardByPhoneRequest),
+}
 
-    match client.execute(request).await {
-        Ok(verified) => {
-            counters.succeeded.fetch_add(1, Ordering::Relaxed);
-            journal
-                .record(&Record {
-                    line,
-                    card_id: &card_id,
-                    code: &code,
-                    digest: Some(digest),
-                    outcome: Outcome::Ok,
-                    request_id: verified.request_id(),
-                    attempts: Some(verified.attempts()),
-                    error: None,
-                })
-                .await
+impl Request {
+    /// Sends it and journals how it ended.
+    async fn send(
+        self,
+        client: &Client,
+        journal: &Journal,
+        counters: &Counters,
+        line: u64,
+        digest: RequestDigest,
+    ) -> Result<(), Failure> {
+        let at = At {
+            client,
+            journal,
+            counters,
+            line,
+            digest,
+        };
+        match self {
+            Self::Update(r) => at.send(Op::Update, r).await,
+            Self::Invalidate(r) => at.send(Op::Invalidate, r).await,
+            Self::Confirm(r) => at.send(Op::Confirm, r).await,
+            Self::ImportByOpenid(r) => at.send(Op::ImportByOpenid, r).await,
+            Self::ImportByPhone(r) => at.send(Op::ImportByPhone, r).await,
         }
-        Err(error) => {
-            counters.failed.fetch_add(1, Ordering::Relaxed);
-            let outcome = match error {
-                Error::Signature(_) | Error::InvalidResponse { .. } => Outcome::Unverified,
-                _ => Outcome::Failed,
-            };
-            journal
-                .record(&Record {
-                    line,
-                    card_id: &card_id,
-                    code: &code,
-                    digest: Some(digest),
-                    outcome,
-                    request_id: None,
-                    attempts: None,
-                    error: Some(error_record(&error)),
-                })
-                .await
+    }
+}
+
+/// Where one line is sent and journaled.
+struct At<'a> {
+    client: &'a Client,
+    journal: &'a Journal,
+    counters: &'a Counters,
+    line: u64,
+    digest: RequestDigest,
+}
+
+impl At<'_> {
+    /// Sends one request and journals how it ended; an answer that cannot say (it failed
+    /// verification, or it refuses a repeat of the request) is resolved by reading the card back.
+    async fn send<R>(&self, op: Op, request: R) -> Result<(), Failure>
+    where
+        R: EndpointRequest,
+        R::Endpoint: Endpoint<Response = UserCard>,
+    {
+        let card_id = request
+            .bound_value("card_id")
+            .unwrap_or_default()
+            .to_string();
+        let code = request
+            .bound_value("user_card_code")
+            .unwrap_or_default()
+            .to_string();
+        let check = read_back::Check::of(op.read_back(), &request);
+
+        let error = match self.client.execute(request).await {
+            Ok(verified) => {
+                return self
+                    .record(
+                        &card_id,
+                        &code,
+                        Outcome::Ok,
+                        verified.request_id(),
+                        Some(verified.attempts()),
+                        None,
+                        None,
+                    )
+                    .await;
+            }
+            Err(error) => error,
+        };
+        let unverified = matches!(error, Error::Signature(_) | Error::InvalidResponse { .. });
+        let refused_repeat = error
+            .as_api()
+            .is_some_and(|api| op.repeat_refusal() == Some((api.status(), api.code())));
+        // A lost answer (the request may have been applied) is worth a read-back too.
+        if (unverified || refused_repeat || error.may_have_been_applied())
+            && let Some(check) = &check
+            && let Some(read) = check.run(self.client).await
+        {
+            return self
+                .record(
+                    &card_id,
+                    &code,
+                    Outcome::Ok,
+                    read.request_id.as_deref(),
+                    None,
+                    Some("read back"),
+                    Some(error_record(&error)),
+                )
+                .await;
         }
+        let outcome = if unverified {
+            Outcome::Unverified
+        } else {
+            Outcome::Failed
+        };
+        self.record(
+            &card_id,
+            &code,
+            outcome,
+            None,
+            None,
+            None,
+            Some(error_record(&error)),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        card_id: &str,
+        code: &str,
+        outcome: Outcome,
+        request_id: Option<&str>,
+        attempts: Option<u32>,
+        resolved: Option<&'static str>,
+        error: Option<ErrorRecord>,
+    ) -> Result<(), Failure> {
+        let counter = if outcome == Outcome::Ok {
+            &self.counters.succeeded
+        } else {
+            &self.counters.failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.journal
+            .record(&Record {
+                line: self.line,
+                card_id,
+                code,
+                digest: Some(self.digest),
+                outcome,
+                request_id,
+                attempts,
+                resolved,
+                error,
+            })
+            .await
     }
 }
 
@@ -371,54 +490,224 @@ impl InvalidLine {
 /// What to do with a line that parsed.
 enum Parsed {
     /// Send this request.
-    Send(Box<UpdateUserCardRequest>, RequestDigest),
+    Send(Box<Request>, RequestDigest),
     /// This exact request already ended ok in the journal: skip it.
     Done,
 }
 
-/// The digest of an update line's request: the operation, its path and query parameters, its
-/// body as parsed.
-fn digest(line: &Line) -> RequestDigest {
-    RequestDigest::new(
-        "update",
-        &[("user_card_code", &line.code), ("card_id", &line.card_id)],
-        &line.body,
-    )
+/// The operation `bulk` sends for every line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Op {
+    /// Update a card (PATCH, 修改用户会员卡信息): a line is {"user_card_code", "card_id", "body"}.
+    Update,
+    /// Invalidate a card, irreversibly (作废用户会员卡): {"user_card_code", "brand_id", "card_id", "body"}.
+    Invalidate,
+    /// Confirm a card opening (同步会员开通结果): {"user_card_code", "card_id", "body"}.
+    Confirm,
+    /// Import a member by openid (根据openid导入用户会员卡): {"body"}.
+    ImportByOpenid,
+    /// Import a member by phone number (根据手机号导入用户会员卡): {"body"}.
+    ImportByPhone,
+}
+
+impl Op {
+    /// The name in `--op` and in the digest.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Update => "update",
+            Self::Invalidate => "invalidate",
+            Self::Confirm => "confirm",
+            Self::ImportByOpenid => "import-by-openid",
+            Self::ImportByPhone => "import-by-phone",
+        }
+    }
+
+    /// The parameters a line gives at its top level, in the order of the digest (for update,
+    /// the order of version 2 journals, so that their ok records still skip).
+    fn params(self) -> &'static [&'static str] {
+        match self {
+            Self::Update | Self::Confirm => &["user_card_code", "card_id"],
+            Self::Invalidate => &["user_card_code", "brand_id", "card_id"],
+            Self::ImportByOpenid | Self::ImportByPhone => &[],
+        }
+    }
+
+    fn is_irreversible(self) -> bool {
+        self == Self::Invalidate
+    }
+
+    /// The answer WeChat Pay gives to a repeat of a request that was applied (what a retry after
+    /// a lost answer meets): status and code. An update can be repeated.
+    fn repeat_refusal(self) -> Option<(u16, &'static str)> {
+        match self {
+            Self::Update => None,
+            Self::Invalidate | Self::ImportByOpenid | Self::ImportByPhone => {
+                Some((400, "INVALID_REQUEST"))
+            }
+            Self::Confirm => Some((404, "NOT_FOUND")),
+        }
+    }
+
+    /// What the card must hold after this operation, beyond the body's fields.
+    fn read_back(self) -> read_back::Expect {
+        match self {
+            Self::Invalidate => read_back::Expect::Invalidated,
+            Self::Confirm => read_back::Expect::Confirmed,
+            _ => read_back::Expect::Body,
+        }
+    }
+
+    /// The request of a line's parameters and body.
+    fn request(
+        self,
+        params: &std::collections::BTreeMap<&'static str, String>,
+        body: &[u8],
+    ) -> Result<Request, Vec<Violation>> {
+        let p = |name: &str| params.get(name).cloned();
+        /// Sets each parameter given (a missing one is reported by `build`).
+        macro_rules! with {
+            ($builder:expr, $($name:ident),*) => {{
+                let builder = $builder;
+                $(let builder = match p(stringify!($name)) {
+                    Some(value) => builder.$name(value),
+                    None => builder,
+                };)*
+                builder
+            }};
+        }
+        match self {
+            Self::Update => {
+                plumbing::request_from_json(body, |body: Option<UpdateUserCardBody>| {
+                    let body = body.unwrap_or_else(|| UpdateUserCardBody::new("-", "-"));
+                    let request = UpdateUserCardRequest::new(
+                        p("user_card_code").unwrap_or_default(),
+                        p("card_id").unwrap_or_default(),
+                        body,
+                    );
+                    request.validate().map(|()| request)
+                })
+                .map(Request::Update)
+            }
+            Self::Invalidate => {
+                plumbing::request_from_json(body, |body: Option<InvalidateUserCardBody>| {
+                    let b = with!(
+                        InvalidateUserCardRequest::builder(),
+                        user_card_code,
+                        brand_id,
+                        card_id
+                    );
+                    with_body(b, body, |b, body| b.body(body)).build()
+                })
+                .map(Request::Invalidate)
+            }
+            Self::Confirm => {
+                plumbing::request_from_json(body, |body: Option<ConfirmUserCardBody>| {
+                    let b = with!(ConfirmUserCardRequest::builder(), user_card_code, card_id);
+                    with_body(b, body, |b, body| b.body(body)).build()
+                })
+                .map(Request::Confirm)
+            }
+            Self::ImportByOpenid => {
+                plumbing::request_from_json(body, |body: Option<ImportUserCardByOpenidBody>| {
+                    let b = ImportUserCardByOpenidRequest::builder();
+                    with_body(b, body, |b, body| b.body(body)).build()
+                })
+                .map(Request::ImportByOpenid)
+            }
+            Self::ImportByPhone => {
+                plumbing::request_from_json(body, |body: Option<ImportUserCardByPhoneBody>| {
+                    let b = ImportUserCardByPhoneRequest::builder();
+                    with_body(b, body, |b, body| b.body(body)).build()
+                })
+                .map(Request::ImportByPhone)
+            }
+        }
+    }
+}
+
+/// `builder` with its body set, when there is one.
+fn with_body<B, T>(builder: B, body: Option<T>, set: impl FnOnce(B, T) -> B) -> B {
+    match body {
+        Some(body) => set(builder, body),
+        None => builder,
+    }
 }
 
 /// The request of one input line, unless the journal says it already ended ok.
-fn parse_line(bytes: &[u8], done: &mut DoneRequests) -> Result<Parsed, InvalidLine> {
-    let line: Line = serde_json::from_slice(bytes).map_err(|e| {
-        InvalidLine::new(format!(
-            "not an update line ({{\"card_id\", \"code\", \"body\"}}): {e}"
-        ))
-    })?;
-    let digest = digest(&line);
+fn parse_line(op: Op, bytes: &[u8], done: &mut DoneRequests) -> Result<Parsed, InvalidLine> {
+    let shape = || {
+        let params: String = op.params().iter().map(|p| format!("\"{p}\", ")).collect();
+        format!("not a {} line ({{{params}\"body\"}})", op.name())
+    };
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(bytes).map_err(|e| InvalidLine::new(format!("{}: {e}", shape())))?;
+    if op == Op::Update
+        && let Some(code) = map.remove("code")
+    {
+        if map.contains_key("user_card_code") {
+            return Err(InvalidLine::new(format!(
+                "{}: both \"code\" and \"user_card_code\"",
+                shape()
+            )));
+        }
+        map.insert("user_card_code".into(), code);
+    }
+    let body = map
+        .remove("body")
+        .ok_or_else(|| InvalidLine::new(format!("{}: no \"body\"", shape())))?;
+    let mut params = std::collections::BTreeMap::new();
+    let mut pairs = Vec::new();
+    for &name in op.params() {
+        match map.remove(name) {
+            Some(serde_json::Value::String(value)) => {
+                params.insert(name, value);
+            }
+            Some(_) => {
+                return Err(InvalidLine::new(format!(
+                    "{}: \"{name}\" is not a string",
+                    shape()
+                )));
+            }
+            None => {}
+        }
+    }
+    if let Some(unknown) = map.keys().next() {
+        return Err(InvalidLine::new(format!(
+            "{}: unknown field {:?}",
+            shape(),
+            unknown
+        )));
+    }
+    for &name in op.params() {
+        pairs.push((name, params.get(name).map_or("", String::as_str)));
+    }
+    let digest = RequestDigest::new(op.name(), &pairs, &body);
     if done.take(&digest) {
         return Ok(Parsed::Done);
     }
-    let checked = serde_json::to_vec(&line.body)
+    // Imports name the card in their body.
+    let named = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| body.get(name).and_then(serde_json::Value::as_str))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (card_id, code) = (named("card_id"), named("user_card_code"));
+    let checked = serde_json::to_vec(&body)
         .map_err(|e| InvalidLine::new(e.to_string()))
         .and_then(|json| {
-            let body = from_json_strict::<UpdateUserCardBody>(&json);
-            let request =
-                body.map(|body| UpdateUserCardRequest::new(&line.code, &line.card_id, body));
-            request
-                .and_then(|r| r.validate().map(|()| r))
-                .map_err(|report| {
-                    let list: Vec<String> = report
-                        .violations()
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect();
-                    InvalidLine::new(format!("invalid: {}", list.join("; ")))
-                })
+            op.request(&params, &json).map_err(|violations| {
+                let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+                InvalidLine::new(format!("invalid: {}", list.join("; ")))
+            })
         });
     checked
         .map(|request| Parsed::Send(Box::new(request), digest))
         .map_err(|invalid| InvalidLine {
-            card_id: line.card_id,
-            code: line.code,
+            card_id,
+            code,
             digest: Some(digest),
             ..invalid
         })
@@ -513,5 +802,74 @@ async fn signal() {
     if tokio::signal::ctrl_c().await.is_err() {
         // No signal handling here: never interrupted.
         std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parsed(op: Op, line: &serde_json::Value) -> Result<RequestDigest, String> {
+        let bytes = serde_json::to_vec(line).unwrap();
+        match parse_line(op, &bytes, &mut DoneRequests::default()) {
+            Ok(Parsed::Send(_, digest)) => Ok(digest),
+            Ok(Parsed::Done) => Err("done".into()),
+            Err(invalid) => Err(invalid.message),
+        }
+    }
+
+    #[test]
+    fn update_lines_with_code_keep_their_version_2_digest() {
+        let body = json!({"brand_id": "1004", "openid": "o1", "level": "L"});
+        let old = json!({"card_id": "T", "code": "C1", "body": body});
+        let new = json!({"card_id": "T", "user_card_code": "C1", "body": body});
+        let v2 = RequestDigest::new(
+            "update",
+            &[("user_card_code", "C1"), ("card_id", "T")],
+            &body,
+        );
+        assert_eq!(parsed(Op::Update, &old), Ok(v2));
+        assert_eq!(parsed(Op::Update, &new), Ok(v2));
+        let both = json!({"card_id": "T", "code": "C1", "user_card_code": "C1", "body": body});
+        assert!(parsed(Op::Update, &both).unwrap_err().contains("both"));
+    }
+
+    #[test]
+    fn each_op_reads_its_own_line_shape() {
+        let import = json!({"body": {"brand_id": "1004", "card_id": "T", "openid": "o1", "user_card_code": "C1"}});
+        let digest = parsed(Op::ImportByOpenid, &import).unwrap();
+        // The operation is part of the digest: the same body as another operation differs.
+        assert_ne!(
+            Ok(digest),
+            parsed(
+                Op::ImportByPhone,
+                &json!({"body": {"brand_id": "1004", "card_id": "T", "phone_number": "139", "user_card_code": "C1"}})
+            )
+        );
+        let error = parsed(Op::ImportByOpenid, &json!({"body": {"brand_id": "1004"}})).unwrap_err();
+        assert!(
+            error.contains("card_id")
+                && error.contains("openid")
+                && error.contains("user_card_code"),
+            "{error}"
+        );
+        let error = parsed(Op::ImportByOpenid, &json!({"card_id": "T", "body": {}})).unwrap_err();
+        assert!(error.contains("unknown field \"card_id\""), "{error}");
+        let invalidate = json!({"user_card_code": "C1", "card_id": "T", "body": {"openid": "o1"}});
+        let error = parsed(Op::Invalidate, &invalidate).unwrap_err();
+        assert!(
+            error.contains("brand_id"),
+            "a missing parameter is named: {error}"
+        );
+        let error = parsed(
+            Op::Confirm,
+            &json!({"user_card_code": 5, "card_id": "T", "body": {}}),
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("\"user_card_code\" is not a string"),
+            "{error}"
+        );
     }
 }

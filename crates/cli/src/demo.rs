@@ -1,38 +1,48 @@
-//! `wechatpay-card demo`: the page's example update, through the real client, against a sandbox
-//! started in this process. No configuration, nothing leaves the machine.
+//! `wechatpay-card demo`: the life cycle of one member (import by phone, get, update, list,
+//! invalidate), through the real client, against a sandbox started in this process. No
+//! configuration, nothing leaves the machine.
 
 use std::process::ExitCode;
 
+use serde::Serialize;
 use wechatpay_card_client::models::{
-    CommonFieldFlag, DateInfo, DateType, SensitiveFields, Timestamp, UpdateUserCardBody,
-    UpdateUserCardRequest, UserInfo, UserInfoCommonField, UserInfoCustomField, Validate,
+    CommonFieldFlag, DateInfo, DateType, Endpoint, EndpointRequest, GetUserCardRequest,
+    ImportUserCardByPhoneBody, ImportUserCardByPhoneRequest, InvalidateUserCardBody,
+    InvalidateUserCardRequest, ListUserCardsRequest, SensitiveFields, Timestamp,
+    UpdateUserCardBody, UpdateUserCardRequest, UserInfo, UserInfoCommonField, UserInfoCustomField,
 };
 use wechatpay_card_client::signing::{MerchantSigner, PrivateKey};
-use wechatpay_card_client::{Client, RetryPolicy};
+use wechatpay_card_client::{Client, ClientBuilder, RetryPolicy};
 use wechatpay_sandbox::Sandbox;
 
-use crate::exit::{self, Failure};
+use crate::exit::Failure;
+use crate::plumbing::{self, other};
 
-/// Run the page's example update end to end against a local sandbox, showing each step.
+/// Run the life cycle of one member against a local sandbox, showing each step.
 ///
-/// Starts a WeChat Pay sandbox in this process (keys generated for the run), then validates,
-/// encrypts, signs, sends, verifies and parses the example request of the official page with
-/// the same client `update` uses, printing what happens at each step. Needs no configuration.
+/// Starts a WeChat Pay sandbox in this process (keys generated for the run), then imports a
+/// member by phone number, reads the card, updates it with the official page's example, lists
+/// the member's cards and invalidates the card, with the same client the other commands use,
+/// printing what is sent and what comes back at each step (sensitive values masked). Needs no
+/// configuration.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {}
 
 pub(crate) async fn run(_args: DemoArgs) -> ExitCode {
-    match demo().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => failure.report(),
-    }
+    plumbing::finish(demo().await)
 }
 
-/// The request of the page's Java sample, its sensitive values in plaintext (made up: the page
-/// only shows ciphertexts).
-fn page_example() -> Result<UpdateUserCardRequest, Failure> {
+/// The card template and brand of the page's example, which the sandbox serves.
+const CARD_ID: &str = "pbLatjvWOibDc5-TBnbUk1pD12o0";
+const BRAND_ID: &str = "1004";
+/// The new member's card code.
+const CODE: &str = "DEMO20260001";
+
+/// The update of the page's Java sample for the member `openid`, its sensitive values in
+/// plaintext (made up: the page only shows ciphertexts).
+fn page_example(openid: &str) -> Result<UpdateUserCardRequest, Failure> {
     let time = |text: &str| Timestamp::parse(text).map_err(|e| Failure::usage(e.to_string()));
-    let body = UpdateUserCardBody::new("1004", "obLatjnx9gnqzS4myYGmLZ7LgLBA")
+    let body = UpdateUserCardBody::new(BRAND_ID, openid)
         .with_card_color("#FFFF00")
         .with_card_picture_url(
             "https://wxpaylogo.qpic.cn/wxpaylogo/PiajxSqBRaEIPAeia7Imvtsn7sYGNcEj33YzVvJF88ECQ19LXId8ZL2Q/0",
@@ -56,11 +66,7 @@ fn page_example() -> Result<UpdateUserCardRequest, Failure> {
                 ]),
         )
         .with_attach("自定义数据说明");
-    Ok(UpdateUserCardRequest::new(
-        "478515832665",
-        "pbLatjvWOibDc5-TBnbUk1pD12o0",
-        body,
-    ))
+    Ok(UpdateUserCardRequest::new(CODE, CARD_ID, body))
 }
 
 /// `abcd…wxyz (N characters)`
@@ -89,20 +95,14 @@ fn mask(text: &str) -> String {
     }
 }
 
-fn other(e: impl std::fmt::Display) -> Failure {
-    Failure {
-        code: exit::OTHER,
-        message: e.to_string(),
-    }
-}
-
 async fn demo() -> Result<(), Failure> {
     println!(
-        "wechatpay-card demo: the official page's example update (修改用户会员卡信息), through the real"
+        "wechatpay-card demo: the life cycle of one member (import by phone, get, update, list,"
     );
     println!(
-        "client, against a WeChat Pay sandbox started in this process. Nothing leaves this machine.\n"
+        "invalidate), through the real client, against a WeChat Pay sandbox started in this process."
     );
+    println!("Nothing leaves this machine.\n");
 
     let sandbox = Sandbox::builder().start().await.map_err(other)?;
     let c = sandbox.credentials().clone();
@@ -110,139 +110,214 @@ async fn demo() -> Result<(), Failure> {
         .merchant_private_key_pem
         .clone()
         .ok_or_else(|| other("the sandbox made no merchant key"))?;
-    println!("1. A local WeChat Pay at {}", sandbox.base_url());
+    println!("0. A local WeChat Pay at {}", sandbox.base_url());
     println!(
         "   merchant {} (API certificate serial {}), WeChat Pay public key {}",
         c.mchid, c.merchant_serial, c.wechatpay_key_id
     );
-    println!("   keys generated for this run; the page's example card is on file\n");
+    println!("   keys generated for this run; card template {CARD_ID} of brand {BRAND_ID}\n");
 
-    let client = Client::builder()
-        .mchid(&c.mchid)
-        .merchant_serial(&c.merchant_serial)
-        .private_key_pem(key_pem.as_str())
-        .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
-        .base_url(sandbox.base_url())
-        .disable_failover()
+    let client = ClientBuilder::from_vars(|name| sandbox.setting(name))
         .retry_policy(RetryPolicy::never())
         .build()
         .map_err(other)?;
-
-    let request = page_example()?;
-    let mut shown = request.body.clone();
-    shown
-        .try_for_each_sensitive_mut(|_, value| {
-            value.replace(format!("{} (plaintext, masked here)", mask(value.expose())));
-            Ok::<(), std::convert::Infallible>(())
-        })
-        .map_err(other)?;
-    println!("2. The request, as you write it: sensitive values in plaintext");
-    println!(
-        "   PATCH /v3/brand/partner/card-member/user-cards/{}?card_id={}",
-        request.user_card_code, request.card_id
-    );
-    let body_json = serde_json::to_string_pretty(&shown).map_err(other)?;
-    println!("{}\n", indent(&body_json));
-
-    request
-        .validate()
-        .map_err(|e| Failure::usage(e.to_string()))?;
-    println!(
-        "3. Validation: every limit of the schema holds (lengths in characters: \"钻石会员\" is 4 of"
-    );
-    println!(
-        "   string(10); 1-3 byte UTF-8 only; #RRGGBB; RFC 3339 times; the path and query parameters)\n"
-    );
-
-    let prepared = client
-        .prepare(request)
-        .map_err(|e| Failure::from_error(&e))?;
-    let encrypted: serde_json::Value = serde_json::from_slice(prepared.body()).map_err(other)?;
-    println!(
-        "4. Encryption: {} sensitive fields, RSAES-OAEP (SHA-1, MGF1-SHA-1) with WeChat Pay's key {}",
-        prepared.encrypted_fields().len(),
-        prepared.wechatpay_serial()
-    );
-    for path in prepared.encrypted_fields() {
-        let value = lookup(&encrypted, path).unwrap_or_default();
-        println!("   {path:<60} {}", shorten(value));
-    }
-    println!();
-
-    // What the client signs for each attempt, with the same key: shown once here.
+    // What the client signs for each attempt, with the same key: shown for each step.
     let signer = MerchantSigner::new(
         &c.mchid,
         &c.merchant_serial,
         PrivateKey::from_pem(&key_pem).map_err(other)?,
     )
     .map_err(other)?;
-    let authorization = signer
-        .authorization(prepared.method(), prepared.target(), prepared.body())
-        .map_err(other)?;
-    let signature = authorization
-        .split("signature=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_default();
-    let short = match signature.len() {
-        n if n > 24 => format!("{}…{}", &signature[..12], &signature[n - 8..]),
-        _ => signature.to_string(),
+    let demo = Steps {
+        client: &client,
+        signer: &signer,
     };
-    let authorization = authorization.replace(signature, &short);
+
+    let import = ImportUserCardByPhoneRequest::builder()
+        .body(
+            ImportUserCardByPhoneBody::new(BRAND_ID, CARD_ID, "13900001234", CODE)
+                .with_level("银卡会员"),
+        )
+        .build()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let card = demo
+        .step(
+            1,
+            "Import an existing member by phone number (根据手机号导入用户会员卡): the card is activated silently",
+            import,
+        )
+        .await?;
+    let openid = card.openid.clone();
     println!(
-        "5. The signed request (SHA256withRSA over \"METHOD\\nURL\\nTIMESTAMP\\nNONCE\\nBODY\\n\" with the"
-    );
-    println!(
-        "   merchant key; every attempt is signed anew, so a retry has a fresh timestamp and nonce)"
-    );
-    println!("   {} {} HTTP/1.1", prepared.method(), prepared.target());
-    println!("   Authorization: {authorization}");
-    println!("   Accept: application/json");
-    println!("   Content-Type: application/json");
-    println!("   Wechatpay-Serial: {}", prepared.wechatpay_serial());
-    println!(
-        "   ({} bytes of body: the request of step 2, its sensitive values encrypted)\n",
-        prepared.body().len()
+        "   WeChat Pay found the member's openid, {openid}: the next steps name the member by it\n"
     );
 
-    let verified = client
-        .send(&prepared)
-        .await
-        .map_err(|e| Failure::from_error(&e))?;
-    println!(
-        "6. The answer: HTTP {}, Request-ID {}",
-        verified.status(),
-        verified.request_id().unwrap_or("-")
-    );
-    println!(
-        "   Wechatpay-Signature verified with {} over \"TIMESTAMP\\nNONCE\\nBODY\\n\" (the raw bytes),",
-        verified.signed_by()
-    );
-    println!("   its timestamp within 5 minutes of this clock; only then parsed\n");
+    let get = GetUserCardRequest::builder()
+        .user_card_code(CODE)
+        .card_id(CARD_ID)
+        .brand_id(BRAND_ID)
+        .openid(&openid)
+        .build()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    demo.step(2, "Read the card (查询用户会员卡详情): a GET, no body", get)
+        .await?;
 
-    let mut card = verified.into_inner();
-    client
-        .decrypt(&mut card)
-        .map_err(|e| Failure::from_error(&e))?;
-    card.try_for_each_sensitive_mut(|_, value| {
-        value.replace(format!(
-            "{} (decrypted with the merchant key, masked here)",
-            mask(value.expose())
-        ));
-        Ok::<(), std::convert::Infallible>(())
-    })
-    .map_err(other)?;
-    println!("7. The verified card");
+    demo.step(
+        3,
+        "Update the card with the official page's example (修改用户会员卡信息)",
+        page_example(&openid)?,
+    )
+    .await?;
+
+    let list = ListUserCardsRequest::builder()
+        .brand_id(BRAND_ID)
+        .openid(&openid)
+        .offset(0)
+        .limit(20)
+        .build()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    demo.step(
+        4,
+        "List the member's cards (查询用户会员卡列表): pages of at most 20",
+        list,
+    )
+    .await?;
+
+    let invalidate = InvalidateUserCardRequest::builder()
+        .user_card_code(CODE)
+        .card_id(CARD_ID)
+        .brand_id(BRAND_ID)
+        .body(InvalidateUserCardBody::new(&openid).with_invalid_reason("会员注销"))
+        .build()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    demo.step(
+        5,
+        "Invalidate the card (作废用户会员卡): irreversible, the card refuses updates from now on",
+        invalidate,
+    )
+    .await?;
+
     println!(
-        "{}\n",
-        indent(&serde_json::to_string_pretty(&card).map_err(other)?)
+        "Next: `wechatpay-card --help` for your own members (import-by-phone, get, update, list,"
     );
     println!(
-        "Next: `wechatpay-card update --help` for your own cards, `wechatpay-card sandbox --help` to keep"
+        "invalidate, bulk), `wechatpay-card sandbox --help` to keep a sandbox running for your tests."
     );
-    println!("a sandbox running for your tests.");
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// What each step uses.
+struct Steps<'a> {
+    client: &'a Client,
+    signer: &'a MerchantSigner,
+}
+
+impl Steps<'_> {
+    /// One step: the request as written, validated, encrypted, signed, sent; the answer
+    /// verified, decrypted and printed (sensitive values masked).
+    async fn step<R>(
+        &self,
+        n: u32,
+        title: &str,
+        request: R,
+    ) -> Result<<R::Endpoint as Endpoint>::Response, Failure>
+    where
+        R: EndpointRequest,
+    {
+        println!("{n}. {title}");
+        request
+            .validate()
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        let has_body = <R::Endpoint as Endpoint>::HAS_BODY;
+        let mut shown = request.body().clone();
+        if has_body {
+            mask_all(&mut shown, "plaintext, masked here")?;
+            println!("   The body as you write it (validated: every limit of the schema holds):");
+            println!(
+                "{}",
+                indent(&serde_json::to_string_pretty(&shown).map_err(other)?)
+            );
+        }
+
+        let prepared = self
+            .client
+            .prepare(request)
+            .map_err(|e| Failure::from_error(&e))?;
+        if !prepared.encrypted_fields().is_empty() {
+            let encrypted: serde_json::Value =
+                serde_json::from_slice(prepared.body()).map_err(other)?;
+            println!(
+                "   Encryption: {} sensitive fields, RSAES-OAEP (SHA-1, MGF1-SHA-1) with WeChat Pay's key {}",
+                prepared.encrypted_fields().len(),
+                prepared.wechatpay_serial()
+            );
+            for path in prepared.encrypted_fields() {
+                let value = lookup(&encrypted, path).unwrap_or_default();
+                println!("   {path:<60} {}", shorten(value));
+            }
+        }
+        let authorization = self
+            .signer
+            .authorization(prepared.method(), prepared.target(), prepared.body())
+            .map_err(other)?;
+        let signature = authorization
+            .split("signature=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_default();
+        let short = match signature.len() {
+            n if n > 24 => format!("{}…{}", &signature[..12], &signature[n - 8..]),
+            _ => signature.to_string(),
+        };
+        let authorization = authorization.replace(signature, &short);
+        println!(
+            "   Signed (SHA256withRSA over \"METHOD\\nURL\\nTIMESTAMP\\nNONCE\\nBODY\\n\", a fresh nonce per attempt):"
+        );
+        println!("   {} {} HTTP/1.1", prepared.method(), prepared.target());
+        println!("   Authorization: {authorization}");
+        println!("   Accept: application/json");
+        if has_body {
+            println!("   Content-Type: application/json");
+        }
+        if <R::Endpoint as Endpoint>::REQUIRES_WECHATPAY_SERIAL {
+            println!("   Wechatpay-Serial: {}", prepared.wechatpay_serial());
+        }
+
+        let verified = self
+            .client
+            .send(&prepared)
+            .await
+            .map_err(|e| Failure::from_error(&e))?;
+        println!(
+            "   The answer: HTTP {}, Request-ID {}; Wechatpay-Signature verified with {} over the raw",
+            verified.status(),
+            verified.request_id().unwrap_or("-"),
+            verified.signed_by()
+        );
+        println!("   bytes, its timestamp within 5 minutes of this clock; only then parsed:");
+        let answer = verified.into_inner();
+        let mut shown = answer.clone();
+        self.client
+            .decrypt(&mut shown)
+            .map_err(|e| Failure::from_error(&e))?;
+        mask_all(&mut shown, "decrypted with the merchant key, masked here")?;
+        println!(
+            "{}\n",
+            indent(&serde_json::to_string_pretty(&shown).map_err(other)?)
+        );
+        Ok(answer)
+    }
+}
+
+/// Every sensitive value of `value` replaced by its masked form and `why`.
+fn mask_all<T: SensitiveFields + Serialize>(value: &mut T, why: &str) -> Result<(), Failure> {
+    value
+        .try_for_each_sensitive_mut(|_, field| {
+            field.replace(format!("{} ({why})", mask(field.expose())));
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(other)
 }
 
 fn indent(text: &str) -> String {

@@ -12,15 +12,20 @@ pub(crate) const OTHER: u8 = 1;
 pub(crate) const USAGE: u8 = 2;
 /// WeChat Pay answered with an error (for `bulk`: some line did not end ok).
 pub(crate) const API: u8 = 3;
-/// An answer failed verification: the update may have been applied.
+/// An answer failed verification: the request may have been applied.
 pub(crate) const UNVERIFIED: u8 = 4;
 /// Interrupted (Ctrl-C, SIGTERM) before the end: 128 + SIGINT, as shells report it.
 pub(crate) const INTERRUPTED: u8 = 130;
 
 /// The exit codes, as `--help` shows them.
 pub(crate) const HELP: &str = "Exit status: 0 success; 2 invalid input or configuration (nothing sent); \
-3 WeChat Pay answered an error; 4 an answer failed verification (the update may have been \
-applied: re-read the card); 1 anything else (network, timeout).";
+3 WeChat Pay answered an error; 4 an answer failed verification (the request may have been \
+applied: read the card back with `get`); 1 anything else (network, timeout).";
+
+/// The exit codes of a read (`get`, `list`), as `--help` shows them.
+pub(crate) const HELP_READ: &str = "Exit status: 0 success; 2 invalid input or configuration (nothing sent); \
+3 WeChat Pay answered an error; 4 an answer failed verification (a read changes nothing: run it \
+again); 1 anything else (network, timeout).";
 
 /// Why a command stopped, and with which exit code.
 #[derive(Debug)]

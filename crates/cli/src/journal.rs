@@ -4,8 +4,10 @@
 //! Format (JSON Lines): a header `{"journal":"wechatpay-card bulk","version":2,"input":PATH}`,
 //! then one record per finished line:
 //! `{"line":N,"card_id":…,"code":…,"digest":HEX,"outcome":"ok"|"failed"|"unverified",…}`, with
-//! `request_id` and `attempts` when WeChat Pay answered, and `error` (`status`, `code`,
-//! `message`, `request_id`) when the line did not end ok. `digest` identifies the request the
+//! `request_id` and `attempts` when WeChat Pay answered, `resolved` (`"read back"`) when the
+//! outcome ok was established by reading the card back after an answer that could not say, and
+//! `error` (`status`, `code`, `message`, `request_id`) when the line did not end ok, or the
+//! error a read-back resolved. `digest` identifies the request the
 //! line asked for (see [`RequestDigest`]): a rerun skips a line only when a record with its
 //! digest ended ok, so a journal may be reused for an edited input (or another file). `input`
 //! names the input of the run that created the journal, for information only. Version 1
@@ -96,6 +98,10 @@ pub(crate) struct Record<'a> {
     pub(crate) request_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) attempts: Option<u32>,
+    /// How an ok outcome was established when the answer itself could not say: `read back`
+    /// (the card was read with a GET and holds what was sent). Absent for a verified answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) resolved: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<ErrorRecord>,
 }
@@ -731,6 +737,7 @@ mod tests {
             outcome,
             request_id: None,
             attempts: None,
+            resolved: None,
             error: None,
         }
     }
@@ -1015,6 +1022,7 @@ mod tests {
             outcome: Outcome::Failed,
             request_id: Some(&long),
             attempts: None,
+            resolved: None,
             error: Some(error),
         };
         journal.record(&record).await.unwrap();

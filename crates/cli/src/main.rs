@@ -7,16 +7,24 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 mod bulk;
+mod confirm;
 mod connection;
 mod demo;
 mod exit;
+mod get;
+mod import_by_openid;
+mod import_by_phone;
+mod invalidate;
 mod journal;
+mod list;
+mod plumbing;
 mod progress;
+mod read_back;
 mod sandbox_cmd;
 mod update;
 
-/// WeChat Pay APIv3 member cards (修改用户会员卡信息, update a user's member card) from the
-/// command line.
+/// WeChat Pay APIv3 user member cards from the command line: import members, read, list,
+/// update, confirm and invalidate their cards, one at a time or in bulk.
 ///
 /// Logs go to stderr, filtered by RUST_LOG (default: warn).
 #[derive(Debug, Parser)]
@@ -27,7 +35,13 @@ mod update;
     after_help = "Start with `wechatpay-card demo` (no configuration needed). The commands that talk to WeChat Pay read the WECHATPAY_* variables `wechatpay-card sandbox --state-dir DIR` writes to DIR/env."
 )]
 enum Cli {
+    Get(get::GetArgs),
+    List(list::ListArgs),
     Update(update::UpdateArgs),
+    Invalidate(invalidate::InvalidateArgs),
+    Confirm(confirm::ConfirmArgs),
+    ImportByOpenid(import_by_openid::ImportByOpenidArgs),
+    ImportByPhone(import_by_phone::ImportByPhoneArgs),
     Bulk(bulk::BulkArgs),
     Sandbox(sandbox_cmd::SandboxArgs),
     Demo(demo::DemoArgs),
@@ -57,7 +71,13 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli {
+        Cli::Get(args) => get::run(args).await,
+        Cli::List(args) => list::run(args).await,
         Cli::Update(args) => update::run(args).await,
+        Cli::Invalidate(args) => invalidate::run(args).await,
+        Cli::Confirm(args) => confirm::run(args).await,
+        Cli::ImportByOpenid(args) => import_by_openid::run(args).await,
+        Cli::ImportByPhone(args) => import_by_phone::run(args).await,
         Cli::Bulk(args) => bulk::run(args).await,
         Cli::Demo(args) => demo::run(args).await,
         Cli::Sandbox(args) => match sandbox_cmd::run(args).await {

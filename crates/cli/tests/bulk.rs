@@ -283,7 +283,7 @@ fn malformed_lines_are_journaled_and_do_not_stop_the_run() {
         error(3)["message"]
             .as_str()
             .unwrap()
-            .contains("missing field `body`")
+            .contains("no \"body\"")
     );
     let reason = error(5)["message"].as_str().unwrap().to_string();
     assert!(

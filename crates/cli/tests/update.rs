@@ -196,7 +196,7 @@ fn a_failed_verification_exits_4_and_prints_nothing() {
         let (code, stdout, stderr) = update(&env, CODE, &body, &[]);
         assert_eq!(code, 4, "{stderr}");
         assert!(stdout.is_empty(), "an unverified answer is never printed");
-        assert!(stderr.contains("re-read the card"), "{stderr}");
+        assert!(stderr.contains("read the card back"), "{stderr}");
     }
 }
 
