@@ -371,7 +371,7 @@ async fn tampered_and_probe_signatures_are_rejected_and_not_retried() {
         let signature = err.as_signature().unwrap_or_else(|| panic!("{err}"));
         assert_eq!(signature.is_probe(), probe, "{err}");
         assert!(err.may_have_been_applied());
-        assert!(err.to_string().contains("re-read the card"));
+        assert!(err.to_string().contains("read the card back"));
         assert_eq!(
             sandbox.stats().requests,
             1,
