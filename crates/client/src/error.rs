@@ -16,7 +16,7 @@ use crate::escape::Untrusted;
 /// |---|---|---|
 /// | [`Error::Validation`], [`Error::Encryption`], [`Error::Config`] | no | no |
 /// | [`Error::Api`] | yes | no for 4xx; unknown for 5xx (WeChat Pay says retry) |
-/// | [`Error::Signature`], [`Error::InvalidResponse`] | yes | **maybe**: re-read the card |
+/// | [`Error::Signature`], [`Error::InvalidResponse`] | yes | **maybe** (never for a GET): read the card back |
 /// | [`Error::Transport`], [`Error::Timeout`] | maybe | maybe, unless [`Error::may_have_been_applied`] says no |
 ///
 /// `Display` is written for a person (code, message, Request-ID); neither `Display` nor `Debug`

@@ -74,14 +74,19 @@
 //! A retried request can reach WeChat Pay twice, and be applied twice, when an attempt fails
 //! **after** the request was sent: the connection drops or the attempt times out before the
 //! answer arrives (the update may be stored, its answer lost), or a 5xx answer comes from a
-//! server that applied it anyway. That is safe for this endpoint: a PATCH sets absolute values
-//! (a level, a colour, a phone number), so applying the same request twice leaves the card as
-//! applying it once. A connection that was never established ([`TransportErrorKind::Connect`])
-//! sent nothing. [`Error::may_have_been_applied`] says which case an error is.
+//! server that applied it anyway. For an update that is safe: a PATCH sets absolute values (a
+//! level, a colour, a phone number), so applying it twice leaves the card as applying it once. A
+//! read (GET) changes nothing. An import, an invalidation or a confirmation is not repeatable:
+//! when its first attempt landed and its answer was lost, the retry is refused (400
+//! `INVALID_REQUEST` for an import or a second invalidation, 404 `NOT_FOUND` for a second
+//! confirmation); read the card ([`Client::get_user_card`]) to learn which happened, as the
+//! command's `bulk` does. A connection that was never established
+//! ([`TransportErrorKind::Connect`]) sent nothing. [`Error::may_have_been_applied`] says which
+//! case an error is.
 //!
 //! A 2xx answer that fails verification, including WeChat Pay's deliberate probe signatures
-//! (`WECHATPAY/SIGNTEST/…`) and a verified answer about another card, is not retried: the update
-//! may have been applied, so re-read the card before retrying blindly.
+//! (`WECHATPAY/SIGNTEST/…`) and a verified answer about another card, is not retried: the request
+//! may have been applied, so read the card back before retrying blindly.
 //!
 //! # Text from the network
 //!

@@ -1,9 +1,9 @@
-//! A local WeChat Pay for one endpoint, faithful to the protocol: the server this project's
+//! A local WeChat Pay for the user-card endpoints, faithful to the protocol: the server this project's
 //! client, command and demo are tested against.
 //!
 //! WeChat Pay APIv3 has no test environment. A [`Sandbox`] is a real HTTP server on loopback
-//! that serves `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}?card_id=…` as
-//! WeChat Pay does: it verifies the merchant's request signature (over the request-target
+//! that serves the user-card endpoints of the schema (get, list, update, invalidate, the two
+//! imports, confirm, all under `/v3/brand/partner/card-member/`) as WeChat Pay does: it verifies the merchant's request signature (over the request-target
 //! exactly as received) and its timestamp, refuses a replayed nonce, checks the headers (a
 //! `User-Agent` among them, as WeChat Pay requires), parameters and body against the
 //! endpoint's JSON Schema, decrypts the sensitive fields with its WeChat Pay key, applies the
