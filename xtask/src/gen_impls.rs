@@ -41,7 +41,12 @@ fn structs(spec: &Spec) -> impl Iterator<Item = (&Def, &StructDef)> {
     })
 }
 
-/// `new(required…)` and `with_…(optional)` for every type a request body is made of.
+/// The most required fields a type's `new` takes as positional arguments; a type with more is
+/// made with a builder.
+const MAX_POSITIONAL: usize = 2;
+
+/// `new(required…)` (or a builder, past [`MAX_POSITIONAL`] required fields) and
+/// `with_…(optional)` for every type a request body is made of.
 pub fn builders(spec: &Spec) -> Result<TokenStream, String> {
     let mut request_types: Vec<&str> = Vec::new();
     for body in spec
@@ -108,15 +113,100 @@ pub fn builders(spec: &Spec) -> Result<TokenStream, String> {
                 }
             }
         });
+        // Three or more required fields in a row of positional arguments can be swapped
+        // silently (brand_id, card_id, openid, user_card_code are all strings): such a type is
+        // made with a builder whose setters name each field instead.
+        if required.len() <= MAX_POSITIONAL {
+            return quote! {
+                impl crate::#name {
+                    #[doc = #new_doc]
+                    #[allow(clippy::new_without_default)]
+                    pub fn new( #( #args ),* ) -> Self {
+                        Self { #( #inits ),* }
+                    }
+
+                    #( #setters )*
+                }
+            };
+        }
+        let builder = format_ident!("{}Builder", def.name);
+        let req_idents: Vec<_> = required.iter().map(|p| format_ident!("{}", p.rust_name)).collect();
+        let req_types: Vec<_> = required.iter().map(|p| value_type(&p.ty)).collect();
+        let req_setters = required.iter().map(|p| {
+            let ident = format_ident!("{}", p.rust_name);
+            let ty = param_type(&p.ty);
+            let value = convert(&p.ty, quote!(value));
+            let doc = match &p.description {
+                Some(d) => format!("Sets `{}` (required): {d}", p.json_name),
+                None => format!("Sets `{}` (required).", p.json_name),
+            };
+            quote! {
+                #[doc = #doc]
+                #[must_use]
+                pub fn #ident(mut self, value: #ty) -> Self {
+                    self.#ident = ::std::option::Option::Some(#value);
+                    self
+                }
+            }
+        });
+        let missing_checks = required.iter().map(|p| {
+            let ident = format_ident!("{}", p.rust_name);
+            let json = &p.json_name;
+            quote! {
+                if self.#ident.is_none() {
+                    let mark = v.enter_field(#json);
+                    v.report(crate::Rule::Missing);
+                    v.leave(mark);
+                }
+            }
+        });
+        let optional_inits = s.props.iter().filter(|p| !p.required).map(|p| {
+            let ident = format_ident!("{}", p.rust_name);
+            if is_option(p) {
+                quote!(#ident: ::std::option::Option::None)
+            } else {
+                quote!(#ident: ::std::vec::Vec::new())
+            }
+        });
+        let builder_doc = format!(
+            "Builds a [`{0}`](crate::{0}): one named setter per required field ({1}); the optional ones are set on the built value with its `with_*` setters.",
+            def.name,
+            required.iter().map(|p| format!("`{}`", p.json_name)).collect::<Vec<_>>().join(", ")
+        );
+        let builder_fn_doc = format!("A builder for a `{}`: its required fields are named, never positional.", def.name);
+        let build_doc = "The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).";
         quote! {
             impl crate::#name {
-                #[doc = #new_doc]
-                #[allow(clippy::new_without_default)]
-                pub fn new( #( #args ),* ) -> Self {
-                    Self { #( #inits ),* }
+                #[doc = #builder_fn_doc]
+                pub fn builder() -> #builder {
+                    #builder::default()
                 }
 
                 #( #setters )*
+            }
+
+            #[doc = #builder_doc]
+            #[derive(Clone, Debug, Default)]
+            pub struct #builder {
+                #( #req_idents: ::std::option::Option<#req_types>, )*
+            }
+
+            impl #builder {
+                #( #req_setters )*
+
+                #[doc = #build_doc]
+                pub fn build(self) -> ::std::result::Result<crate::#name, crate::ValidationError> {
+                    let mut v = crate::Validator::new();
+                    #( #missing_checks )*
+                    if let ( #( ::std::option::Option::Some(#req_idents), )* ) = ( #( self.#req_idents, )* ) {
+                        v.finish()?;
+                        return ::std::result::Result::Ok(crate::#name {
+                            #( #req_idents, )*
+                            #( #optional_inits, )*
+                        });
+                    }
+                    ::std::result::Result::Err(v.into_error())
+                }
             }
         }
     });

@@ -169,7 +169,7 @@ fn render(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
                   //! descriptors, constructors, validation, the sensitive-field walk, the\n\
                   //! unknown-field check, lenient reading and string fields by name. The\n\
                   //! hand-written rest of the crate re-exports them.\n\n\
-                  mod builders;\n\
+                  pub(crate) mod builders;\n\
                   pub(crate) mod endpoints;\n\
                   pub(crate) mod enums;\n\
                   mod lenient;\n\

@@ -135,7 +135,13 @@ async fn demo() -> Result<(), Failure> {
 
     let import = ImportUserCardByPhoneRequest::builder()
         .body(
-            ImportUserCardByPhoneBody::new(BRAND_ID, CARD_ID, "13900001234", CODE)
+            ImportUserCardByPhoneBody::builder()
+                .brand_id(BRAND_ID)
+                .card_id(CARD_ID)
+                .phone_number("13900001234")
+                .user_card_code(CODE)
+                .build()
+                .map_err(|e| Failure::usage(e.to_string()))?
                 .with_level("银卡会员"),
         )
         .build()

@@ -104,9 +104,12 @@ impl Client {
     /// # async fn run(client: wechatpay_card_client::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// use wechatpay_card_client::models::{ImportUserCardByOpenidBody, ImportUserCardByOpenidRequest};
     ///
-    /// let body = ImportUserCardByOpenidBody::new(
-    ///     "1004", "pbLatjvWOibDc5-TBnbUk1pD12o0", "obLatjnx9gnqzS4myYGmLZ7LgLBA", "M000123",
-    /// )
+    /// let body = ImportUserCardByOpenidBody::builder()
+    ///     .brand_id("1004")
+    ///     .card_id("pbLatjvWOibDc5-TBnbUk1pD12o0")
+    ///     .openid("obLatjnx9gnqzS4myYGmLZ7LgLBA")
+    ///     .user_card_code("M000123")
+    ///     .build()?
     /// .with_level("金卡")
     /// .with_phone_number("13800138000");
     /// let request = ImportUserCardByOpenidRequest::builder().body(body).build()?;

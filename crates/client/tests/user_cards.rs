@@ -42,7 +42,13 @@ fn get(code: &str, openid: &str) -> GetUserCardRequest {
 fn import(code: &str, openid: &str) -> ImportUserCardByOpenidRequest {
     ImportUserCardByOpenidRequest::builder()
         .body(
-            ImportUserCardByOpenidBody::new(BRAND, CARD_ID, openid, code)
+            ImportUserCardByOpenidBody::builder()
+                .brand_id(BRAND)
+                .card_id(CARD_ID)
+                .openid(openid)
+                .user_card_code(code)
+                .build()
+                .unwrap()
                 .with_level("银卡")
                 .with_phone_number("13800138000"),
         )
@@ -58,7 +64,13 @@ async fn a_members_life_cycle() {
     // Import by phone: the card is active at once, the phone number stored decrypted.
     let by_phone = ImportUserCardByPhoneRequest::builder()
         .body(
-            ImportUserCardByPhoneBody::new(BRAND, CARD_ID, "13912345678", "P0001")
+            ImportUserCardByPhoneBody::builder()
+                .brand_id(BRAND)
+                .card_id(CARD_ID)
+                .phone_number("13912345678")
+                .user_card_code("P0001")
+                .build()
+                .unwrap()
                 .with_level("金卡"),
         )
         .build()
@@ -114,11 +126,14 @@ async fn a_members_life_cycle() {
         ConfirmUserCardRequest::builder()
             .user_card_code("C0001")
             .card_id(CARD_ID)
-            .body(ConfirmUserCardBody::new(
-                BRAND,
-                "oUser3",
-                UserCardConfirmState::CreateCardSuccess,
-            ))
+            .body(
+                ConfirmUserCardBody::builder()
+                    .brand_id(BRAND)
+                    .openid("oUser3")
+                    .user_card_confirm_state(UserCardConfirmState::CreateCardSuccess)
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap()
     };
@@ -147,12 +162,15 @@ async fn list_pages_through_every_card_of_a_user() {
     let client = client(&sandbox);
     for i in 0..45 {
         let request = ImportUserCardByOpenidRequest::builder()
-            .body(ImportUserCardByOpenidBody::new(
-                BRAND,
-                format!("tpl{i:02}"),
-                "oMany",
-                format!("M{i:03}"),
-            ))
+            .body(
+                ImportUserCardByOpenidBody::builder()
+                    .brand_id(BRAND)
+                    .card_id(format!("tpl{i:02}"))
+                    .openid("oMany")
+                    .user_card_code(format!("M{i:03}"))
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap();
         client.import_user_card_by_openid(request).await.unwrap();

@@ -68,6 +68,7 @@ mod unknown;
 mod validation;
 
 pub use endpoint::{Endpoint, EndpointRequest, ErrorCodeInfo, Hosts, RateLimit, StringFields};
+pub use generated::builders::*;
 pub use generated::endpoints::*;
 pub use generated::enums::*;
 pub use generated::types::*;

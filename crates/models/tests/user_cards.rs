@@ -238,12 +238,15 @@ fn builders_report_every_missing_parameter_by_name() {
         (
             "ImportUserCardByPhone",
             ImportUserCardByPhoneRequest::builder()
-                .body(ImportUserCardByPhoneBody::new(
-                    "1004",
-                    "",
-                    "13800138000",
-                    CODE,
-                ))
+                .body(
+                    ImportUserCardByPhoneBody::builder()
+                        .brand_id("1004")
+                        .card_id("")
+                        .phone_number("13800138000")
+                        .user_card_code(CODE)
+                        .build()
+                        .unwrap(),
+                )
                 .build()
                 .unwrap_err(),
             vec!["card_id: must be at least 1 character (is 0)"],
@@ -252,11 +255,14 @@ fn builders_report_every_missing_parameter_by_name() {
             "ConfirmUserCard",
             ConfirmUserCardRequest::builder()
                 .user_card_code(".")
-                .body(ConfirmUserCardBody::new(
-                    "1004",
-                    OPENID,
-                    UserCardConfirmState::from("MAYBE"),
-                ))
+                .body(
+                    ConfirmUserCardBody::builder()
+                        .brand_id("1004")
+                        .openid(OPENID)
+                        .user_card_confirm_state(UserCardConfirmState::from("MAYBE"))
+                        .build()
+                        .unwrap(),
+                )
                 .build()
                 .unwrap_err(),
             vec![
@@ -354,7 +360,12 @@ fn confirm_request() -> ConfirmUserCardRequest {
         .user_card_code(CODE)
         .card_id(CARD_ID)
         .body(
-            ConfirmUserCardBody::new("1004", OPENID, UserCardConfirmState::CreateCardSuccess)
+            ConfirmUserCardBody::builder()
+                .brand_id("1004")
+                .openid(OPENID)
+                .user_card_confirm_state(UserCardConfirmState::CreateCardSuccess)
+                .build()
+                .unwrap()
                 .with_card_color("#FFFF00")
                 .with_phone_number("13800138000")
                 .with_level("钻石会员")
@@ -388,7 +399,13 @@ fn request_body_bytes() {
 
     let by_openid = ImportUserCardByOpenidRequest::builder()
         .body(
-            ImportUserCardByOpenidBody::new("1004", CARD_ID, OPENID, CODE)
+            ImportUserCardByOpenidBody::builder()
+                .brand_id("1004")
+                .card_id(CARD_ID)
+                .openid(OPENID)
+                .user_card_code(CODE)
+                .build()
+                .unwrap()
                 .with_phone_number("13800138000")
                 .with_level("钻石会员")
                 .with_valid_date_information(
@@ -406,7 +423,13 @@ fn request_body_bytes() {
 
     let by_phone = ImportUserCardByPhoneRequest::builder()
         .body(
-            ImportUserCardByPhoneBody::new("1004", CARD_ID, "13800138000", CODE)
+            ImportUserCardByPhoneBody::builder()
+                .brand_id("1004")
+                .card_id(CARD_ID)
+                .phone_number("13800138000")
+                .user_card_code(CODE)
+                .build()
+                .unwrap()
                 .with_card_color("#FFFF00")
                 .with_pickup_time(time("2020-05-20T13:29:35+08:00")),
         )
@@ -425,7 +448,13 @@ fn request_body_bytes() {
 
 #[test]
 fn request_bodies_walk_their_encrypted_fields() {
-    let body = ImportUserCardByPhoneBody::new("1004", CARD_ID, "13800138000", CODE)
+    let body = ImportUserCardByPhoneBody::builder()
+        .brand_id("1004")
+        .card_id(CARD_ID)
+        .phone_number("13800138000")
+        .user_card_code(CODE)
+        .build()
+        .unwrap()
         .with_user_information(user_information());
     let mut seen = Vec::new();
     body.for_each_sensitive(|path, _| seen.push(path.to_string()));
@@ -505,4 +534,32 @@ fn the_list_walk_visits_each_card() {
             "data[1].user_information.custom_field_list[0].user_chosen_values[0]",
         ]
     );
+}
+
+#[test]
+fn bodies_with_many_required_fields_are_built_by_name_and_report_what_is_missing() {
+    // Four required strings in a row could be swapped silently: they are named instead.
+    let err = ImportUserCardByOpenidBody::builder()
+        .brand_id("1004")
+        .openid(OPENID)
+        .build()
+        .unwrap_err();
+    let missing: Vec<String> = err
+        .violations()
+        .iter()
+        .map(|v| v.path().to_string())
+        .collect();
+    assert_eq!(missing, ["card_id", "user_card_code"]);
+    let body = ImportUserCardByOpenidBody::builder()
+        .user_card_code(CODE)
+        .openid(OPENID)
+        .card_id(CARD_ID)
+        .brand_id("1004")
+        .build()
+        .unwrap();
+    assert_eq!(
+        (body.brand_id.as_str(), body.card_id.as_str()),
+        ("1004", CARD_ID)
+    );
+    assert_eq!(body.user_card_code, CODE);
 }

@@ -98,27 +98,9 @@ impl crate::InvalidateUserCardBody {
     }
 }
 impl crate::ImportUserCardByOpenidBody {
-    /// Creates a value from its required fields (`brand_id`, `card_id`, `openid`, `user_card_code`); the optional ones are left out, and are not sent.
-    #[allow(clippy::new_without_default)]
-    pub fn new(
-        brand_id: impl ::std::convert::Into<::std::string::String>,
-        card_id: impl ::std::convert::Into<::std::string::String>,
-        openid: impl ::std::convert::Into<::std::string::String>,
-        user_card_code: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
-        Self {
-            brand_id: brand_id.into(),
-            card_id: card_id.into(),
-            openid: openid.into(),
-            user_card_code: user_card_code.into(),
-            phone_number: ::std::option::Option::None,
-            card_color: ::std::option::Option::None,
-            card_picture_url: ::std::option::Option::None,
-            level: ::std::option::Option::None,
-            valid_date_information: ::std::option::Option::None,
-            user_information: ::std::option::Option::None,
-            pickup_time: ::std::option::Option::None,
-        }
+    /// A builder for a `ImportUserCardByOpenidBody`: its required fields are named, never positional.
+    pub fn builder() -> ImportUserCardByOpenidBodyBuilder {
+        ImportUserCardByOpenidBodyBuilder::default()
     }
     /// Sets `phone_number`: 【加密的手机号】 The member's phone number, encrypted with the WeChat Pay public key (or platform certificate) named by `Wechatpay-Serial`. Give it in plaintext: the client encrypts it.
     #[must_use]
@@ -175,27 +157,107 @@ impl crate::ImportUserCardByOpenidBody {
         self
     }
 }
-impl crate::ImportUserCardByPhoneBody {
-    /// Creates a value from its required fields (`brand_id`, `card_id`, `phone_number`, `user_card_code`); the optional ones are left out, and are not sent.
-    #[allow(clippy::new_without_default)]
-    pub fn new(
-        brand_id: impl ::std::convert::Into<::std::string::String>,
-        card_id: impl ::std::convert::Into<::std::string::String>,
-        phone_number: impl ::std::convert::Into<crate::SensitiveString>,
-        user_card_code: impl ::std::convert::Into<::std::string::String>,
+/// Builds a [`ImportUserCardByOpenidBody`](crate::ImportUserCardByOpenidBody): one named setter per required field (`brand_id`, `card_id`, `openid`, `user_card_code`); the optional ones are set on the built value with its `with_*` setters.
+#[derive(Clone, Debug, Default)]
+pub struct ImportUserCardByOpenidBodyBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    card_id: ::std::option::Option<::std::string::String>,
+    openid: ::std::option::Option<::std::string::String>,
+    user_card_code: ::std::option::Option<::std::string::String>,
+}
+impl ImportUserCardByOpenidBodyBuilder {
+    /// Sets `brand_id` (required): 【品牌ID】 The brand id the merchant got when joining WeChat Pay brand merchants; marks which brand the card belongs to.
+    #[must_use]
+    pub fn brand_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
     ) -> Self {
-        Self {
-            brand_id: brand_id.into(),
-            card_id: card_id.into(),
-            phone_number: phone_number.into(),
-            user_card_code: user_card_code.into(),
-            card_color: ::std::option::Option::None,
-            card_picture_url: ::std::option::Option::None,
-            level: ::std::option::Option::None,
-            valid_date_information: ::std::option::Option::None,
-            user_information: ::std::option::Option::None,
-            pickup_time: ::std::option::Option::None,
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_id` (required): 【会员卡模板ID】 The card template id.
+    #[must_use]
+    pub fn card_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `openid` (required): 【用户标识】 The user's unique id under the brand's card template AppID.
+    #[must_use]
+    pub fn openid(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.openid = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `user_card_code` (required): 【会员卡code】 The member's unique code under the card template, chosen by the merchant. Digits, letters and half-width punctuation only.
+    #[must_use]
+    pub fn user_card_code(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.user_card_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        crate::ImportUserCardByOpenidBody,
+        crate::ValidationError,
+    > {
+        let mut v = crate::Validator::new();
+        if self.brand_id.is_none() {
+            let mark = v.enter_field("brand_id");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
         }
+        if self.card_id.is_none() {
+            let mark = v.enter_field("card_id");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.openid.is_none() {
+            let mark = v.enter_field("openid");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.user_card_code.is_none() {
+            let mark = v.enter_field("user_card_code");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if let (
+            ::std::option::Option::Some(brand_id),
+            ::std::option::Option::Some(card_id),
+            ::std::option::Option::Some(openid),
+            ::std::option::Option::Some(user_card_code),
+        ) = (self.brand_id, self.card_id, self.openid, self.user_card_code) {
+            v.finish()?;
+            return ::std::result::Result::Ok(crate::ImportUserCardByOpenidBody {
+                brand_id,
+                card_id,
+                openid,
+                user_card_code,
+                phone_number: ::std::option::Option::None,
+                card_color: ::std::option::Option::None,
+                card_picture_url: ::std::option::Option::None,
+                level: ::std::option::Option::None,
+                valid_date_information: ::std::option::Option::None,
+                user_information: ::std::option::Option::None,
+                pickup_time: ::std::option::Option::None,
+            });
+        }
+        ::std::result::Result::Err(v.into_error())
+    }
+}
+impl crate::ImportUserCardByPhoneBody {
+    /// A builder for a `ImportUserCardByPhoneBody`: its required fields are named, never positional.
+    pub fn builder() -> ImportUserCardByPhoneBodyBuilder {
+        ImportUserCardByPhoneBodyBuilder::default()
     }
     /// Sets `card_color`: 【卡背景颜色】 Card background colour as an RGB hex code, `#RRGGBB`.
     #[must_use]
@@ -243,26 +305,106 @@ impl crate::ImportUserCardByPhoneBody {
         self
     }
 }
-impl crate::ConfirmUserCardBody {
-    /// Creates a value from its required fields (`brand_id`, `openid`, `user_card_confirm_state`); the optional ones are left out, and are not sent.
-    #[allow(clippy::new_without_default)]
-    pub fn new(
-        brand_id: impl ::std::convert::Into<::std::string::String>,
-        openid: impl ::std::convert::Into<::std::string::String>,
-        user_card_confirm_state: crate::UserCardConfirmState,
+/// Builds a [`ImportUserCardByPhoneBody`](crate::ImportUserCardByPhoneBody): one named setter per required field (`brand_id`, `card_id`, `phone_number`, `user_card_code`); the optional ones are set on the built value with its `with_*` setters.
+#[derive(Clone, Debug, Default)]
+pub struct ImportUserCardByPhoneBodyBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    card_id: ::std::option::Option<::std::string::String>,
+    phone_number: ::std::option::Option<crate::SensitiveString>,
+    user_card_code: ::std::option::Option<::std::string::String>,
+}
+impl ImportUserCardByPhoneBodyBuilder {
+    /// Sets `brand_id` (required): 【品牌ID】 The brand id the merchant got when joining WeChat Pay brand merchants; marks which brand the card belongs to.
+    #[must_use]
+    pub fn brand_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
     ) -> Self {
-        Self {
-            brand_id: brand_id.into(),
-            openid: openid.into(),
-            user_card_confirm_state,
-            card_color: ::std::option::Option::None,
-            card_picture_url: ::std::option::Option::None,
-            phone_number: ::std::option::Option::None,
-            level: ::std::option::Option::None,
-            valid_date_information: ::std::option::Option::None,
-            user_information: ::std::option::Option::None,
-            attach: ::std::option::Option::None,
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_id` (required): 【会员卡模板ID】 The card template id.
+    #[must_use]
+    pub fn card_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `phone_number` (required): 【加密的手机号】 The member's registered phone number, encrypted with the WeChat Pay public key (or platform certificate) named by `Wechatpay-Serial`. Give it in plaintext: the client encrypts it.
+    #[must_use]
+    pub fn phone_number(
+        mut self,
+        value: impl ::std::convert::Into<crate::SensitiveString>,
+    ) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `user_card_code` (required): 【会员卡code】 The member's unique code under the card template, chosen by the merchant. Digits, letters and half-width punctuation only.
+    #[must_use]
+    pub fn user_card_code(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.user_card_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<
+        crate::ImportUserCardByPhoneBody,
+        crate::ValidationError,
+    > {
+        let mut v = crate::Validator::new();
+        if self.brand_id.is_none() {
+            let mark = v.enter_field("brand_id");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
         }
+        if self.card_id.is_none() {
+            let mark = v.enter_field("card_id");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.phone_number.is_none() {
+            let mark = v.enter_field("phone_number");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.user_card_code.is_none() {
+            let mark = v.enter_field("user_card_code");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if let (
+            ::std::option::Option::Some(brand_id),
+            ::std::option::Option::Some(card_id),
+            ::std::option::Option::Some(phone_number),
+            ::std::option::Option::Some(user_card_code),
+        ) = (self.brand_id, self.card_id, self.phone_number, self.user_card_code) {
+            v.finish()?;
+            return ::std::result::Result::Ok(crate::ImportUserCardByPhoneBody {
+                brand_id,
+                card_id,
+                phone_number,
+                user_card_code,
+                card_color: ::std::option::Option::None,
+                card_picture_url: ::std::option::Option::None,
+                level: ::std::option::Option::None,
+                valid_date_information: ::std::option::Option::None,
+                user_information: ::std::option::Option::None,
+                pickup_time: ::std::option::Option::None,
+            });
+        }
+        ::std::result::Result::Err(v.into_error())
+    }
+}
+impl crate::ConfirmUserCardBody {
+    /// A builder for a `ConfirmUserCardBody`: its required fields are named, never positional.
+    pub fn builder() -> ConfirmUserCardBodyBuilder {
+        ConfirmUserCardBodyBuilder::default()
     }
     /// Sets `card_color`: 【卡背景颜色】 Card background colour as an RGB hex code, `#RRGGBB`.
     #[must_use]
@@ -320,6 +462,83 @@ impl crate::ConfirmUserCardBody {
     ) -> Self {
         self.attach = ::std::option::Option::Some(value.into());
         self
+    }
+}
+/// Builds a [`ConfirmUserCardBody`](crate::ConfirmUserCardBody): one named setter per required field (`brand_id`, `openid`, `user_card_confirm_state`); the optional ones are set on the built value with its `with_*` setters.
+#[derive(Clone, Debug, Default)]
+pub struct ConfirmUserCardBodyBuilder {
+    brand_id: ::std::option::Option<::std::string::String>,
+    openid: ::std::option::Option<::std::string::String>,
+    user_card_confirm_state: ::std::option::Option<crate::UserCardConfirmState>,
+}
+impl ConfirmUserCardBodyBuilder {
+    /// Sets `brand_id` (required): 【品牌ID】 The brand id the merchant got when joining WeChat Pay brand merchants; marks which brand the card belongs to.
+    #[must_use]
+    pub fn brand_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `openid` (required): 【用户标识】 The user's unique id under the brand's card template AppID.
+    #[must_use]
+    pub fn openid(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.openid = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `user_card_confirm_state` (required): 【会员开卡状态】 Whether the card opening succeeded.
+    #[must_use]
+    pub fn user_card_confirm_state(
+        mut self,
+        value: crate::UserCardConfirmState,
+    ) -> Self {
+        self.user_card_confirm_state = ::std::option::Option::Some(value);
+        self
+    }
+    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<crate::ConfirmUserCardBody, crate::ValidationError> {
+        let mut v = crate::Validator::new();
+        if self.brand_id.is_none() {
+            let mark = v.enter_field("brand_id");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.openid.is_none() {
+            let mark = v.enter_field("openid");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.user_card_confirm_state.is_none() {
+            let mark = v.enter_field("user_card_confirm_state");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if let (
+            ::std::option::Option::Some(brand_id),
+            ::std::option::Option::Some(openid),
+            ::std::option::Option::Some(user_card_confirm_state),
+        ) = (self.brand_id, self.openid, self.user_card_confirm_state) {
+            v.finish()?;
+            return ::std::result::Result::Ok(crate::ConfirmUserCardBody {
+                brand_id,
+                openid,
+                user_card_confirm_state,
+                card_color: ::std::option::Option::None,
+                card_picture_url: ::std::option::Option::None,
+                phone_number: ::std::option::Option::None,
+                level: ::std::option::Option::None,
+                valid_date_information: ::std::option::Option::None,
+                user_information: ::std::option::Option::None,
+                attach: ::std::option::Option::None,
+            });
+        }
+        ::std::result::Result::Err(v.into_error())
     }
 }
 impl crate::DateInfo {

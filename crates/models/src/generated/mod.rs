@@ -6,7 +6,7 @@
 //! unknown-field check, lenient reading and string fields by name. The
 //! hand-written rest of the crate re-exports them.
 
-mod builders;
+pub(crate) mod builders;
 pub(crate) mod endpoints;
 pub(crate) mod enums;
 mod lenient;
