@@ -61,7 +61,13 @@
 //!
 //! The crate's README lists every answer and when it is given, the limits (64 KiB bodies,
 //! 64 KiB request heads, 8 s to receive a request, 1024 connections), the faults, the test
-//! hook (`GET /_sandbox/user-cards`) and performance figures. The `wechatpay-card sandbox`
+//! hook (`GET /_sandbox/user-cards`) and performance figures.
+//!
+//! Users can be simulated ([`Sandbox::user_opens_card`], [`Sandbox::user_deletes_card`], or
+//! `POST /_sandbox/users/open-card` and `…/delete-card`): with a notify URL
+//! ([`SandboxBuilder::notify_url`]) the sandbox then delivers the signed, encrypted card event
+//! notification as WeChat Pay does, retrying until a 2xx, and records every attempt
+//! ([`Sandbox::deliveries`]). The `wechatpay-card sandbox`
 //! command runs one from a shell.
 
 mod answer;
