@@ -100,8 +100,12 @@ async fn start_with(receiver: &Receiver, retries: u32) -> Sandbox {
 }
 
 /// Waits until `done` holds (5 s at most).
-async fn until(mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+async fn until(done: impl FnMut() -> bool) {
+    until_within(Duration::from_secs(5), done).await;
+}
+
+async fn until_within(limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     while !done() {
         assert!(Instant::now() < deadline, "timed out");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -294,6 +298,36 @@ async fn an_unreachable_url_records_the_error() {
     let delivery = &sandbox.deliveries()[0];
     assert_eq!(delivery.status, None);
     assert!(delivery.error.as_deref().is_some_and(|e| !e.is_empty()));
+}
+
+#[tokio::test]
+async fn an_attempt_without_an_answer_gives_up_after_5_s() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/n", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let sandbox = builder()
+        .template("t2", BRAND)
+        .notify_url(url)
+        .notify_retries(0)
+        .start()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    sandbox
+        .user_opens_card(None, "t2", Some("c1"), "u1")
+        .unwrap();
+    until_within(Duration::from_secs(9), || sandbox.deliveries().len() == 1).await;
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(4900), "{elapsed:?}");
+    let delivery = &sandbox.deliveries()[0];
+    assert_eq!(delivery.status, None);
+    assert_eq!(delivery.error.as_deref(), Some("no answer within 5 s"));
 }
 
 #[tokio::test]
