@@ -18,7 +18,9 @@ use wechatpay_sandbox::{Credentials, DEFAULT_MCHID, Faults, Sandbox, SandboxErro
 /// written there: `set -a; . DIR/env; set +a` points the client at it.
 ///
 /// GET /_sandbox/user-cards lists the stored cards (sensitive values in plaintext): a test
-/// hook, not part of WeChat Pay. Ctrl-C or SIGTERM stops it.
+/// hook, not part of WeChat Pay. POST /_sandbox/users/open-card and /_sandbox/users/delete-card
+/// simulate users; with --notify-url the card event notifications are delivered there (GET
+/// /_sandbox/notifications lists the attempts). Ctrl-C or SIGTERM stops it.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  wechatpay-card sandbox --state-dir /tmp/wx &\n  set -a; . /tmp/wx/env; set +a"
@@ -64,6 +66,30 @@ pub(crate) struct SandboxArgs {
     /// Wechatpay-Serial; --wechatpay-private-key is its key)
     #[arg(long, value_name = "PEM", requires = "wechatpay_private_key")]
     wechatpay_cert: Option<PathBuf>,
+
+    /// URL card event notifications are POSTed to, http(s)://host[:port]/path [default: none:
+    /// users can still open and delete cards, nothing is sent]
+    #[arg(long, value_name = "URL", help_heading = "Notifications")]
+    notify_url: Option<String>,
+
+    /// Seconds between two delivery attempts of a notification (decimals allowed).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds, help_heading = "Notifications")]
+    notify_interval: Duration,
+
+    /// Retries of a notification not answered 2xx.
+    #[arg(long, value_name = "N", default_value_t = wechatpay_sandbox::DEFAULT_NOTIFY_RETRIES, help_heading = "Notifications")]
+    notify_retries: u32,
+
+    /// APIv3 key notifications are encrypted with: 32 bytes [default: 32 random letters and
+    /// digits]. With --state-dir it is written to the env file.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "WECHATPAY_APIV3_KEY",
+        hide_env_values = true,
+        help_heading = "Notifications"
+    )]
+    apiv3_key: Option<String>,
 
     /// Rate of 500 SYSTEM_ERROR answers (0.0 to 1.0; the update is not applied).
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = rate, help_heading = "Faults")]
@@ -111,6 +137,23 @@ fn rate(text: &str) -> Result<f64, String> {
         Ok(value)
     } else {
         Err(format!("{value} is not a rate from 0.0 to 1.0"))
+    }
+}
+
+/// The most seconds `--notify-interval` takes: a day.
+const MAX_NOTIFY_INTERVAL_SECS: f64 = 86_400.0;
+
+/// A pause in seconds: a number above 0, at most a day; decimals allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if value > 0.0 && value <= MAX_NOTIFY_INTERVAL_SECS {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!(
+            "{value} is not a number of seconds above 0 and at most {MAX_NOTIFY_INTERVAL_SECS}"
+        ))
     }
 }
 
@@ -168,6 +211,15 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<(), Error> {
             probe_rate: args.probe_rate,
             seed: args.seed,
         });
+    builder = builder
+        .notify_interval(args.notify_interval)
+        .notify_retries(args.notify_retries);
+    if let Some(url) = &args.notify_url {
+        builder = builder.notify_url(url);
+    }
+    if let Some(key) = args.apiv3_key {
+        builder = builder.apiv3_key(key);
+    }
     if let Some(path) = &args.cards {
         builder = builder.cards_file(path);
     }
@@ -202,6 +254,9 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<(), Error> {
             sandbox.base_url(),
             sandbox.credentials(),
             args.wechatpay_private_key.is_none(),
+            &sandbox
+                .setting(wechatpay_sandbox::env::APIV3_KEY)
+                .unwrap_or_default(),
         )?),
         None => None,
     };
@@ -272,6 +327,17 @@ fn announce(sandbox: &Sandbox, env_file: Option<&Path>) {
         "  test hook             GET {}/_sandbox/user-cards",
         sandbox.base_url()
     );
+    eprintln!(
+        "  users                 POST {}/_sandbox/users/open-card, …/delete-card",
+        sandbox.base_url()
+    );
+    match sandbox.notify_url() {
+        Some(url) => eprintln!(
+            "  notifications         to {url} (attempts: GET {}/_sandbox/notifications)",
+            sandbox.base_url()
+        ),
+        None => eprintln!("  notifications         none (give --notify-url URL to receive them)"),
+    }
     eprintln!("Ctrl-C or SIGTERM stops it.");
 }
 
@@ -516,6 +582,7 @@ fn write_state(
     base_url: &str,
     creds: &Credentials,
     wechatpay_key_generated: bool,
+    apiv3_key: &str,
 ) -> Result<PathBuf, Error> {
     let dir = prepare_state_dir(dir)?;
     let path = |name: &str| dir.join(name);
@@ -576,9 +643,11 @@ fn write_state(
     }
     env.push(format!("WECHATPAY_BASE_URL={}", shell_quote(base_url)));
     env.push("WECHATPAY_BACKUP_BASE_URL=none".to_owned());
+    env.push(format!("WECHATPAY_APIV3_KEY={}", shell_quote(apiv3_key)));
     env.push(String::new());
     let env_file = path("env");
-    write_file(&env_file, &env.join("\n"), false)?;
+    // The APIv3 key is a secret: the env file is the owner's only.
+    write_file(&env_file, &env.join("\n"), true)?;
     Ok(env_file)
 }
 

@@ -114,9 +114,19 @@ async fn serves_the_client_its_env_file_describes_and_stops_on_sigterm() {
     assert_eq!(env["WECHATPAY_MCHID"], "1900000001");
     assert!(env["WECHATPAY_PUBLIC_KEY_ID"].starts_with("PUB_KEY_ID_"));
     assert!(!env.contains_key("WECHATPAY_PLATFORM_CERT"));
+    // A generated APIv3 key: 32 letters and digits.
+    let apiv3_key = &env["WECHATPAY_APIV3_KEY"];
+    assert_eq!(apiv3_key.len(), 32, "{apiv3_key}");
+    assert!(apiv3_key.bytes().all(|b| b.is_ascii_alphanumeric()));
     #[cfg(unix)]
     {
         assert_eq!(mode(&env["WECHATPAY_PRIVATE_KEY"]), 0o600);
+        let env_file = state.join("env");
+        assert_eq!(
+            mode(env_file.to_str().unwrap()),
+            0o600,
+            "it holds the APIv3 key"
+        );
         assert_eq!(mode(state.to_str().unwrap()), 0o700, "created private");
     }
     assert!(
@@ -143,8 +153,142 @@ async fn serves_the_client_its_env_file_describes_and_stops_on_sigterm() {
     );
     // Nothing secret on stderr.
     assert!(
-        !stderr.contains("PRIVATE KEY") && !stderr.contains("13800138000"),
+        !stderr.contains("PRIVATE KEY")
+            && !stderr.contains("13800138000")
+            && !stderr.contains(apiv3_key.as_str()),
         "{stderr}"
+    );
+}
+
+/// A request the receiver got: lower-case header names and values, the body.
+type Notification = (HashMap<String, String>, Vec<u8>);
+
+/// A notify URL on loopback: records each request (lower-case header names, body) and answers
+/// 200.
+fn receiver() -> (String, std::sync::mpsc::Receiver<Notification>) {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut headers = HashMap::new();
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                let Some((name, value)) = line.trim_end().split_once(':') else {
+                    break;
+                };
+                headers.insert(name.to_ascii_lowercase(), value.trim().to_owned());
+            }
+            let len: usize = headers["content-length"].parse().unwrap();
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            if tx.send((headers, body)).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn notify_url_receives_the_signed_encrypted_notification_of_a_user_opening_a_card() {
+    const KEY: &str = "0123456789abcdefghijABCDEFGHIJ01";
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (url, received) = receiver();
+    let running = Running::start(&[
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--notify-url",
+        &url,
+        "--notify-interval",
+        "0.1",
+        "--notify-retries",
+        "2",
+        "--apiv3-key",
+        KEY,
+    ]);
+    let env = source_env(&state);
+    assert_eq!(env["WECHATPAY_APIV3_KEY"], KEY);
+
+    let answer = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{}/_sandbox/users/open-card", running.base_url))
+        .header("Content-Type", "application/json")
+        .body(
+            serde_json::json!({"brand_id": "1004", "card_id": "pbLatjvWOibDc5-TBnbUk1pD12o0",
+                "openid": "u-new", "user_card_code": "c-new"})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    assert_eq!(answer["card"]["user_card_state"], "UNACTIVATED");
+
+    let (headers, body) = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    // Verified with the env file's WeChat Pay key, decrypted with its APIv3 key.
+    let keys = WechatPayKeySet::new().with_public_key(
+        WechatPayPublicKey::from_pem(
+            &env["WECHATPAY_PUBLIC_KEY_ID"],
+            &std::fs::read_to_string(&env["WECHATPAY_PUBLIC_KEY"]).unwrap(),
+        )
+        .unwrap(),
+    );
+    let header = |name: &str| headers.get(&name.to_ascii_lowercase()).map(String::as_str);
+    wechatpay_signing::NotificationVerifier::new(keys)
+        .verify(&ResponseHeaders::from_lookup(header), &body)
+        .unwrap();
+    let envelope: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(envelope["id"], answer["notification_id"]);
+    assert_eq!(envelope["event_type"], "MEMBERCARDSP.USER_CARD.CREATE");
+    let resource = &envelope["resource"];
+    let key: wechatpay_signing::ApiV3Key = env["WECHATPAY_APIV3_KEY"].parse().unwrap();
+    let card = key
+        .decrypt_resource(
+            resource["ciphertext"].as_str().unwrap(),
+            resource["nonce"].as_str().unwrap(),
+            resource["associated_data"].as_str().unwrap(),
+        )
+        .unwrap();
+    let card: serde_json::Value = serde_json::from_slice(&card).unwrap();
+    assert_eq!(card["user_card_code"], "c-new");
+    assert_eq!(card["user_card_state"], "UNACTIVATED");
+
+    // The attempt is recorded once its answer is read: poll for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deliveries = loop {
+        let deliveries = common::get_json(&running.base_url, "/_sandbox/notifications");
+        if deliveries[0].is_object() || std::time::Instant::now() > deadline {
+            break deliveries;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(deliveries[0]["status"], 200, "{deliveries}");
+    assert_eq!(deliveries[0]["notification_id"], answer["notification_id"]);
+    let (status, stderr) = running.terminate();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(
+        stderr.contains(&format!("notifications         to {url}")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(KEY),
+        "the APIv3 key is never printed: {stderr}"
     );
 }
 
@@ -235,9 +379,22 @@ fn help_version_and_bad_options() {
         "--tamper-rate",
         "--probe-rate",
         "--seed",
+        "--notify-url",
+        "--notify-interval",
+        "--notify-retries",
+        "--apiv3-key",
     ] {
         assert!(text.contains(option), "{option} missing from --help");
     }
+    // The env variable's value (a secret) is never shown in --help.
+    let help = Command::new(BIN)
+        .args(["sandbox", "--help"])
+        .env("WECHATPAY_APIV3_KEY", "secret-secret-secret-secret-1234")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(help.stdout).unwrap();
+    assert!(text.contains("WECHATPAY_APIV3_KEY"), "{text}");
+    assert!(!text.contains("secret-secret"), "{text}");
     let version = run(&["--version"]);
     assert!(version.status.success());
     assert!(
@@ -251,6 +408,9 @@ fn help_version_and_bad_options() {
         &["sandbox", "--fail-rate", "2"][..],
         &["sandbox", "--wechatpay-cert", "cert.pem"],
         &["sandbox", "--listen", "nowhere"],
+        &["sandbox", "--notify-interval", "0"],
+        &["sandbox", "--notify-interval", "soon"],
+        &["sandbox", "--notify-retries", "-1"],
     ] {
         let output = run(args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");
@@ -267,6 +427,22 @@ fn help_version_and_bad_options() {
     let bad = run(&["sandbox", "--mchid", "19-00"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8(bad.stderr).unwrap().contains("mchid"));
+    for (args, says) in [
+        (
+            &["sandbox", "--notify-url", "ftp://127.0.0.1/n"][..],
+            "notify URL",
+        ),
+        (&["sandbox", "--apiv3-key", "too-short"], "APIv3 key"),
+    ] {
+        let bad = run(args);
+        assert_eq!(bad.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8(bad.stderr).unwrap();
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("too-short"),
+            "the key is never shown: {stderr}"
+        );
+    }
 }
 
 /// Runs `wechatpay-card sandbox ARGS`, expected to fail at start: its exit status, stdout and

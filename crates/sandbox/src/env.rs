@@ -19,8 +19,11 @@ pub const BASE_URL: &str = "WECHATPAY_BASE_URL";
 /// The backup base URL; `none` disables failover.
 pub const BACKUP_BASE_URL: &str = "WECHATPAY_BACKUP_BASE_URL";
 
+/// The APIv3 key (32 bytes) notifications' resources are encrypted with.
+pub const APIV3_KEY: &str = "WECHATPAY_APIV3_KEY";
+
 /// Every name above, in the order an env file lists them.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 9] = [
     MCHID,
     MERCHANT_SERIAL,
     PRIVATE_KEY,
@@ -29,4 +32,5 @@ pub const ALL: [&str; 8] = [
     PLATFORM_CERT,
     BASE_URL,
     BACKUP_BASE_URL,
+    APIV3_KEY,
 ];

@@ -61,7 +61,13 @@
 //!
 //! The crate's README lists every answer and when it is given, the limits (64 KiB bodies,
 //! 64 KiB request heads, 8 s to receive a request, 1024 connections), the faults, the test
-//! hook (`GET /_sandbox/user-cards`) and performance figures. The `wechatpay-card sandbox`
+//! hook (`GET /_sandbox/user-cards`) and performance figures.
+//!
+//! Users can be simulated ([`Sandbox::user_opens_card`], [`Sandbox::user_deletes_card`], or
+//! `POST /_sandbox/users/open-card` and `…/delete-card`): with a notify URL
+//! ([`SandboxBuilder::notify_url`]) the sandbox then delivers the signed, encrypted card event
+//! notification as WeChat Pay does, retrying until a 2xx, and records every attempt
+//! ([`Sandbox::deliveries`]). The `wechatpay-card sandbox`
 //! command runs one from a shell.
 
 mod answer;
@@ -73,6 +79,7 @@ mod error;
 mod faults;
 mod handlers;
 mod nonces;
+mod notify;
 mod params;
 mod server;
 mod store;
@@ -93,6 +100,10 @@ pub use endpoint::{MAX_BODY_BYTES, READ_TIMEOUT};
 pub use error::SandboxError;
 pub use faults::Faults;
 pub use nonces::NONCE_CAPACITY;
+pub use notify::{
+    DEFAULT_NOTIFY_INTERVAL, DEFAULT_NOTIFY_RETRIES, DELIVERY_TIMEOUT, Delivery, EVENT_CREATE,
+    EVENT_DELETE, MAX_DELIVERY_RECORDS, UserEvent,
+};
 pub use server::{LISTEN_BACKLOG, MAX_CONNECTIONS, MAX_HEAD_BYTES};
 pub use store::default_cards;
 
@@ -173,7 +184,8 @@ impl Sandbox {
         self.shared.store.get(card_id, user_card_code)
     }
 
-    /// The value of a `WECHATPAY_*` setting (see [`mod@env`]) that points a client at this sandbox,
+    /// The value of a `WECHATPAY_*` setting (see [`mod@env`]) that points a client at this sandbox
+    /// (and, `WECHATPAY_APIV3_KEY`, the APIv3 key its notifications are encrypted with),
     /// so that `ClientBuilder::from_vars(|name| sandbox.setting(name))` configures one in one
     /// call: the merchant id and serial; the merchant private key as PEM text when the sandbox
     /// generated it (`None` when it was given only the public key); in public-key mode the key
@@ -197,6 +209,7 @@ impl Sandbox {
             env::PLATFORM_CERT => certificate.cloned(),
             env::BASE_URL => Some(self.base_url.clone()),
             env::BACKUP_BASE_URL => Some("none".to_owned()),
+            env::APIV3_KEY => Some(self.shared.notifier.key_text().to_owned()),
             _ => None,
         }
     }
@@ -236,6 +249,53 @@ impl Sandbox {
         store.insert(card).map_err(|refusal| {
             SandboxError::Cards(handlers::refused(refusal, card_id, user_card_code, &brand).message)
         })
+    }
+
+    /// A user opens a card and the sandbox notifies the merchant, as `POST
+    /// /_sandbox/users/open-card` does: the card is stored as [`Sandbox::open_card`] stores it
+    /// (UNACTIVATED, awaiting `POST user-cards/{code}/confirm`), with the code given or, when
+    /// `None`, 12 random digits; then, when the sandbox has a notify URL, a
+    /// `MEMBERCARDSP.USER_CARD.CREATE` notification is delivered in the background (see
+    /// [`SandboxBuilder::notify_url`]). `brand_id`, when given, must be the template's.
+    ///
+    /// # Errors
+    /// [`SandboxError::Cards`] naming the cause, as [`Sandbox::open_card`], or another brand.
+    pub fn user_opens_card(
+        &self,
+        brand_id: Option<&str>,
+        card_id: &str,
+        user_card_code: Option<&str>,
+        openid: &str,
+    ) -> Result<UserEvent, SandboxError> {
+        notify::open_card(&self.shared, brand_id, card_id, user_card_code, openid)
+            .map_err(|e| SandboxError::Cards(e.message))
+    }
+
+    /// A user deletes a card, as `POST /_sandbox/users/delete-card` does: the card is removed
+    /// from the store, whatever its state (the code can then be used again), and, when the
+    /// sandbox has a notify URL, a `MEMBERCARDSP.USER_CARD.DELETE` notification carrying the
+    /// card as it was is delivered in the background.
+    ///
+    /// # Errors
+    /// [`SandboxError::Cards`]: no such template, or no such card under it.
+    pub fn user_deletes_card(
+        &self,
+        card_id: &str,
+        user_card_code: &str,
+    ) -> Result<UserEvent, SandboxError> {
+        notify::delete_card(&self.shared, card_id, user_card_code)
+            .map_err(|e| SandboxError::Cards(e.message))
+    }
+
+    /// Every notification delivery attempt so far (the last [`MAX_DELIVERY_RECORDS`]), in the
+    /// order they ended: what `GET /_sandbox/notifications` lists.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.notifier.deliveries()
+    }
+
+    /// The notify URL notifications are delivered to, if any.
+    pub fn notify_url(&self) -> Option<&str> {
+        self.shared.notifier.url()
     }
 
     /// The counters so far.
@@ -297,6 +357,24 @@ pub struct SandboxBuilder {
     faults: Faults,
     read_timeout: Duration,
     nonce_capacity: usize,
+    notify_url: Option<String>,
+    notify_interval: Duration,
+    notify_retries: u32,
+    apiv3_key: ApiV3KeyText,
+}
+
+/// The APIv3 key given, with a `Debug` that shows no key.
+#[derive(Default)]
+struct ApiV3KeyText(Option<Zeroizing<String>>);
+
+impl std::fmt::Debug for ApiV3KeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "<given>"
+        } else {
+            "<generated>"
+        })
+    }
 }
 
 /// [`KeyOptions`] with a `Debug` that shows no key.
@@ -323,6 +401,10 @@ impl Default for SandboxBuilder {
             faults: Faults::default(),
             read_timeout: READ_TIMEOUT,
             nonce_capacity: NONCE_CAPACITY,
+            notify_url: None,
+            notify_interval: DEFAULT_NOTIFY_INTERVAL,
+            notify_retries: DEFAULT_NOTIFY_RETRIES,
+            apiv3_key: ApiV3KeyText::default(),
         }
     }
 }
@@ -443,6 +525,46 @@ impl SandboxBuilder {
         self
     }
 
+    /// Where card event notifications are POSTed (`http(s)://host[:port]/path`, no user name,
+    /// password or fragment); default none: users can still open and delete cards, and nothing
+    /// is sent. Deliveries go to this URL only (no proxy, redirects not followed); tests should
+    /// point it at a receiver on loopback.
+    ///
+    /// Each notification is retried until the URL answers 2xx: every
+    /// [`SandboxBuilder::notify_interval`], [`SandboxBuilder::notify_retries`] times at most,
+    /// each attempt given [`DELIVERY_TIMEOUT`] (5 s). Every attempt is recorded
+    /// ([`Sandbox::deliveries`]). Deliveries stop when the sandbox stops.
+    #[must_use]
+    pub fn notify_url(mut self, url: impl Into<String>) -> Self {
+        self.notify_url = Some(url.into());
+        self
+    }
+
+    /// The pause between two delivery attempts of a notification; default
+    /// [`DEFAULT_NOTIFY_INTERVAL`] (60 s, as WeChat Pay).
+    #[must_use]
+    pub fn notify_interval(mut self, interval: Duration) -> Self {
+        self.notify_interval = interval;
+        self
+    }
+
+    /// How many times a notification is retried after a failed first attempt; default
+    /// [`DEFAULT_NOTIFY_RETRIES`] (11, as WeChat Pay). 0: one attempt only.
+    #[must_use]
+    pub fn notify_retries(mut self, retries: u32) -> Self {
+        self.notify_retries = retries;
+        self
+    }
+
+    /// The APIv3 key notifications' resources are encrypted with: 32 bytes, as set in the
+    /// merchant platform; default 32 random letters and digits.
+    /// [`Sandbox::setting`]`("WECHATPAY_APIV3_KEY")` gives it. Never logged.
+    #[must_use]
+    pub fn apiv3_key(mut self, key: impl Into<String>) -> Self {
+        self.apiv3_key = ApiV3KeyText(Some(Zeroizing::new(key.into())));
+        self
+    }
+
     /// Checks the configuration, generates the keys not given, binds and starts serving.
     ///
     /// # Errors
@@ -470,6 +592,19 @@ impl SandboxBuilder {
             (None, Some(path)) => store::read_cards_file(&path)?,
             (None, None) => default_cards(),
         };
+        if self.notify_interval.is_zero() {
+            return Err(SandboxError::Config(
+                "the notify interval must be longer than zero".to_owned(),
+            ));
+        }
+        let (stop, stop_rx) = watch::channel(false);
+        let notifier = notify::Notifier::new(
+            self.notify_url.as_deref(),
+            self.notify_interval,
+            self.notify_retries,
+            self.apiv3_key.0,
+            stop_rx.clone(),
+        )?;
         let (credentials, keys) = self.keys.0.resolve()?;
         let store = CardStore::new(cards, self.templates, keys.merchant_key.max_plaintext_len())?;
         let shared = Arc::new(Shared {
@@ -481,6 +616,7 @@ impl SandboxBuilder {
             request_ids: answer::RequestIds,
             nonces: nonces::NonceMemory::new(self.nonce_capacity),
             read_timeout: self.read_timeout,
+            notifier,
         });
         let listener = bind(self.listen).map_err(|source| SandboxError::Bind {
             addr: self.listen,
@@ -490,7 +626,6 @@ impl SandboxBuilder {
             addr: self.listen,
             source,
         })?;
-        let (stop, stop_rx) = watch::channel(false);
         let server = tokio::spawn(server::serve(listener, shared.clone(), stop_rx));
         Ok(Sandbox {
             shared,

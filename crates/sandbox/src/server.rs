@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -26,6 +26,7 @@ use crate::credentials::Keys;
 use crate::endpoint;
 use crate::faults::FaultInjector;
 use crate::nonces::NonceMemory;
+use crate::notify::{self, Notifier};
 use crate::params::Endpoints;
 use crate::store::CardStore;
 
@@ -55,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) nonces: NonceMemory,
     /// How long a request's head, then its body, may take to arrive.
     pub(crate) read_timeout: Duration,
+    /// The APIv3 key, the notify URL and the deliveries.
+    pub(crate) notifier: Notifier,
 }
 
 /// The [`Stats`] counters.
@@ -94,6 +97,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_sandbox/user-cards", get(hook_user_cards))
         .route("/_sandbox/stats", get(hook_stats))
+        .route("/_sandbox/notifications", get(notify::hook_notifications))
+        .route("/_sandbox/users/open-card", post(notify::hook_open_card))
+        .route(
+            "/_sandbox/users/delete-card",
+            post(notify::hook_delete_card),
+        )
         .fallback(endpoint::api)
         .with_state(shared)
 }

@@ -294,6 +294,18 @@ impl CardStore {
         Ok(card)
     }
 
+    /// Removes a card (a user deleting it), whatever its state; returns it as it was.
+    pub(crate) fn remove(&self, card_id: &str, user_card_code: &str) -> Result<UserCard, Refusal> {
+        let mut inner = self.lock();
+        if !inner.templates.contains_key(card_id) {
+            return Err(Refusal::UnknownTemplate);
+        }
+        inner
+            .cards
+            .remove(&(card_id.to_owned(), user_card_code.to_owned()))
+            .ok_or(Refusal::UnknownCard)
+    }
+
     /// Confirms a card awaiting confirmation: `changes` applied, then EFFECTIVE on success,
     /// INVALID (with `invalid_time`, reason `CREATE_CARD_FAIL`) on failure.
     #[allow(
