@@ -67,7 +67,7 @@ pub(crate) struct SandboxArgs {
     #[arg(long, value_name = "PEM", requires = "wechatpay_private_key")]
     wechatpay_cert: Option<PathBuf>,
 
-    /// URL card event notifications are POSTed to, http(s)://host[:port]/path [default: none:
+    /// URL card event notifications are POSTed to, http(s)://host:port/path (port optional) [default: none:
     /// users can still open and delete cards, nothing is sent]
     #[arg(long, value_name = "URL", help_heading = "Notifications")]
     notify_url: Option<String>,
