@@ -11,6 +11,7 @@ mod connection;
 mod demo;
 mod exit;
 mod journal;
+mod listen;
 mod progress;
 mod sandbox_cmd;
 mod update;
@@ -31,6 +32,7 @@ enum Cli {
     Bulk(bulk::BulkArgs),
     Sandbox(sandbox_cmd::SandboxArgs),
     Demo(demo::DemoArgs),
+    Listen(listen::ListenArgs),
 }
 
 fn init_logging() {
@@ -60,6 +62,7 @@ async fn main() -> ExitCode {
         Cli::Update(args) => update::run(args).await,
         Cli::Bulk(args) => bulk::run(args).await,
         Cli::Demo(args) => demo::run(args).await,
+        Cli::Listen(args) => listen::run(args).await,
         Cli::Sandbox(args) => match sandbox_cmd::run(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
