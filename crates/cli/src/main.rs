@@ -17,6 +17,7 @@ mod import_by_phone;
 mod invalidate;
 mod journal;
 mod list;
+mod listen;
 mod plumbing;
 mod progress;
 mod read_back;
@@ -45,6 +46,7 @@ enum Cli {
     Bulk(bulk::BulkArgs),
     Sandbox(sandbox_cmd::SandboxArgs),
     Demo(demo::DemoArgs),
+    Listen(listen::ListenArgs),
 }
 
 fn init_logging() {
@@ -80,6 +82,7 @@ async fn main() -> ExitCode {
         Cli::ImportByPhone(args) => import_by_phone::run(args).await,
         Cli::Bulk(args) => bulk::run(args).await,
         Cli::Demo(args) => demo::run(args).await,
+        Cli::Listen(args) => listen::run(args).await,
         Cli::Sandbox(args) => match sandbox_cmd::run(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

@@ -49,6 +49,9 @@ pub mod env {
     pub const BASE_URL: &str = "WECHATPAY_BASE_URL";
     /// The backup base URL (default the backup host; `none` disables failover).
     pub const BACKUP_BASE_URL: &str = "WECHATPAY_BACKUP_BASE_URL";
+    /// The APIv3 key (32 characters), which decrypts notifications
+    /// ([`NotificationReceiver`](crate::NotificationReceiver)); not read by the builder.
+    pub const APIV3_KEY: &str = "WECHATPAY_APIV3_KEY";
 }
 
 /// The largest key or certificate file read, 256 KiB (a key is about 2 KiB, a chain of

@@ -114,6 +114,7 @@ mod endpoints;
 mod error;
 mod escape;
 mod failover;
+pub mod notify;
 mod rate_limit;
 mod retry;
 mod url;
@@ -127,6 +128,9 @@ pub use endpoints::MAX_PAGE_SIZE;
 pub use error::{ApiError, ConfigError, Error, SignatureError, TransportErrorKind};
 pub use escape::Untrusted;
 pub use failover::FailoverPolicy;
+pub use notify::{
+    Acknowledgement, CardEvent, NotificationError, NotificationErrorKind, NotificationReceiver,
+};
 pub use rate_limit::{
     InvalidRate, MAX_RATE, MAX_RETRY_AFTER, MIN_ADAPTIVE_RATE, MIN_RATE, RateLimiter,
 };

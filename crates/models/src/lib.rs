@@ -61,6 +61,7 @@ mod generated;
 mod endpoint;
 mod lenient;
 mod nobody;
+mod notification;
 mod path;
 mod sensitive;
 mod timestamp;

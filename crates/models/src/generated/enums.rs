@@ -463,3 +463,108 @@ impl<'de> ::serde::Deserialize<'de> for UserCardConfirmState {
         Ok(Self::from(value))
     }
 }
+/// 【通知类型】 A card event notification's type. The service-provider page names the first pair; newer documentation names the second pair for the same events: both are accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NotificationEventType {
+    /// `MEMBERCARDSP.USER_CARD.CREATE`: 用户开通会员卡: a user opened a card; confirm it (ConfirmUserCard) or it never becomes valid.
+    MembercardspUserCardCreate,
+    /// `MEMBERCARDSP.USER_CARD.DELETE`: 用户删除会员卡: a user deleted a card.
+    MembercardspUserCardDelete,
+    /// `BRAND_MEMBER_CARD_SP.USER_CARD.CREATE`: The newer documentation's name of `MEMBERCARDSP.USER_CARD.CREATE`.
+    BrandMemberCardSpUserCardCreate,
+    /// `BRAND_MEMBER_CARD_SP.USER_CARD.DELETE`: The newer documentation's name of `MEMBERCARDSP.USER_CARD.DELETE`.
+    BrandMemberCardSpUserCardDelete,
+    /// A value this version does not know (a newer server may send one), kept as received. Make one with `NotificationEventType::from("…")`.
+    Unknown(crate::UnknownValue),
+}
+impl NotificationEventType {
+    /// The documented values, in the schema's order.
+    pub const KNOWN: &'static [Self] = &[
+        Self::MembercardspUserCardCreate,
+        Self::MembercardspUserCardDelete,
+        Self::BrandMemberCardSpUserCardCreate,
+        Self::BrandMemberCardSpUserCardDelete,
+    ];
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::MembercardspUserCardCreate => "MEMBERCARDSP.USER_CARD.CREATE",
+            Self::MembercardspUserCardDelete => "MEMBERCARDSP.USER_CARD.DELETE",
+            Self::BrandMemberCardSpUserCardCreate => {
+                "BRAND_MEMBER_CARD_SP.USER_CARD.CREATE"
+            }
+            Self::BrandMemberCardSpUserCardDelete => {
+                "BRAND_MEMBER_CARD_SP.USER_CARD.DELETE"
+            }
+            Self::Unknown(value) => value.as_str(),
+        }
+    }
+    /// Whether this is a value this version does not know.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Self::Unknown(_))
+    }
+}
+impl crate::OpenEnum for NotificationEventType {
+    const KNOWN_VALUES: &'static [&'static str] = &[
+        "MEMBERCARDSP.USER_CARD.CREATE",
+        "MEMBERCARDSP.USER_CARD.DELETE",
+        "BRAND_MEMBER_CARD_SP.USER_CARD.CREATE",
+        "BRAND_MEMBER_CARD_SP.USER_CARD.DELETE",
+    ];
+    fn as_str(&self) -> &str {
+        self.as_str()
+    }
+    fn is_unknown(&self) -> bool {
+        self.is_unknown()
+    }
+}
+impl ::std::convert::From<&str> for NotificationEventType {
+    fn from(value: &str) -> Self {
+        match value {
+            "MEMBERCARDSP.USER_CARD.CREATE" => Self::MembercardspUserCardCreate,
+            "MEMBERCARDSP.USER_CARD.DELETE" => Self::MembercardspUserCardDelete,
+            "BRAND_MEMBER_CARD_SP.USER_CARD.CREATE" => {
+                Self::BrandMemberCardSpUserCardCreate
+            }
+            "BRAND_MEMBER_CARD_SP.USER_CARD.DELETE" => {
+                Self::BrandMemberCardSpUserCardDelete
+            }
+            other => Self::Unknown(crate::UnknownValue::new(other)),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for NotificationEventType {
+    fn from(value: ::std::string::String) -> Self {
+        Self::from(value.as_str())
+    }
+}
+impl ::std::str::FromStr for NotificationEventType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for NotificationEventType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for NotificationEventType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for NotificationEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let value = <::std::string::String as ::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
+        Ok(Self::from(value))
+    }
+}

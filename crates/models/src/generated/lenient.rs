@@ -441,3 +441,123 @@ impl crate::LenientDeserialize for crate::ErrorDetail {
         }
     }
 }
+impl crate::LenientDeserialize for crate::Notification {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        let mut map = crate::lenient::object(value, v)?;
+        ::std::option::Option::Some(Self {
+            id: crate::lenient::required(&mut map, "id", v),
+            create_time: crate::lenient::required(&mut map, "create_time", v),
+            event_type: crate::lenient::required(&mut map, "event_type", v),
+            resource_type: crate::lenient::required(&mut map, "resource_type", v),
+            summary: crate::lenient::required(&mut map, "summary", v),
+            resource: crate::lenient::required(&mut map, "resource", v),
+        })
+    }
+    fn zero() -> Self {
+        Self {
+            id: crate::LenientDeserialize::zero(),
+            create_time: crate::LenientDeserialize::zero(),
+            event_type: crate::LenientDeserialize::zero(),
+            resource_type: crate::LenientDeserialize::zero(),
+            summary: crate::LenientDeserialize::zero(),
+            resource: crate::LenientDeserialize::zero(),
+        }
+    }
+}
+impl crate::LenientDeserialize for crate::NotificationResource {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        let mut map = crate::lenient::object(value, v)?;
+        ::std::option::Option::Some(Self {
+            original_type: crate::lenient::required(&mut map, "original_type", v),
+            algorithm: crate::lenient::required(&mut map, "algorithm", v),
+            ciphertext: crate::lenient::required(&mut map, "ciphertext", v),
+            associated_data: crate::lenient::optional(&mut map, "associated_data", v),
+            nonce: crate::lenient::required(&mut map, "nonce", v),
+        })
+    }
+    fn zero() -> Self {
+        Self {
+            original_type: crate::LenientDeserialize::zero(),
+            algorithm: crate::LenientDeserialize::zero(),
+            ciphertext: crate::LenientDeserialize::zero(),
+            associated_data: ::std::option::Option::None,
+            nonce: crate::LenientDeserialize::zero(),
+        }
+    }
+}
+impl crate::LenientDeserialize for crate::NotificationEventType {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        <::std::string::String as crate::LenientDeserialize>::read_lenient(value, v)
+            .map(Self::from)
+    }
+    fn zero() -> Self {
+        Self::from("")
+    }
+}
+impl crate::LenientDeserialize for crate::UserCardEvent {
+    fn read_lenient(
+        value: ::serde_json::Value,
+        v: &mut crate::Validator,
+    ) -> ::std::option::Option<Self> {
+        let mut map = crate::lenient::object(value, v)?;
+        ::std::option::Option::Some(Self {
+            event_type: crate::lenient::optional(&mut map, "event_type", v),
+            event_time: crate::lenient::optional(&mut map, "event_time", v),
+            user_card_code: crate::lenient::required(&mut map, "user_card_code", v),
+            card_id: crate::lenient::required(&mut map, "card_id", v),
+            openid: crate::lenient::optional(&mut map, "openid", v),
+            brand_id: crate::lenient::optional(&mut map, "brand_id", v),
+            card_type: crate::lenient::optional(&mut map, "card_type", v),
+            card_color: crate::lenient::optional(&mut map, "card_color", v),
+            card_picture_url: crate::lenient::optional(&mut map, "card_picture_url", v),
+            phone_number: crate::lenient::optional(&mut map, "phone_number", v),
+            level: crate::lenient::optional(&mut map, "level", v),
+            valid_date_information: crate::lenient::optional(
+                &mut map,
+                "valid_date_information",
+                v,
+            ),
+            pickup_time: crate::lenient::optional(&mut map, "pickup_time", v),
+            user_information: crate::lenient::optional(&mut map, "user_information", v),
+            attach: crate::lenient::optional(&mut map, "attach", v),
+            user_card_state: crate::lenient::optional(&mut map, "user_card_state", v),
+            invalid_reason: crate::lenient::optional(&mut map, "invalid_reason", v),
+            invalid_time: crate::lenient::optional(&mut map, "invalid_time", v),
+            create_time: crate::lenient::optional(&mut map, "create_time", v),
+            modify_time: crate::lenient::optional(&mut map, "modify_time", v),
+        })
+    }
+    fn zero() -> Self {
+        Self {
+            event_type: ::std::option::Option::None,
+            event_time: ::std::option::Option::None,
+            user_card_code: crate::LenientDeserialize::zero(),
+            card_id: crate::LenientDeserialize::zero(),
+            openid: ::std::option::Option::None,
+            brand_id: ::std::option::Option::None,
+            card_type: ::std::option::Option::None,
+            card_color: ::std::option::Option::None,
+            card_picture_url: ::std::option::Option::None,
+            phone_number: ::std::option::Option::None,
+            level: ::std::option::Option::None,
+            valid_date_information: ::std::option::Option::None,
+            pickup_time: ::std::option::Option::None,
+            user_information: ::std::option::Option::None,
+            attach: ::std::option::Option::None,
+            user_card_state: ::std::option::Option::None,
+            invalid_reason: ::std::option::Option::None,
+            invalid_time: ::std::option::Option::None,
+            create_time: ::std::option::Option::None,
+            modify_time: ::std::option::Option::None,
+        }
+    }
+}

@@ -333,3 +333,67 @@ impl crate::SensitiveFields for crate::ErrorDetail {
         _f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
     ) {}
 }
+impl crate::SensitiveFields for crate::Notification {
+    fn walk_sensitive_mut<E>(
+        &mut self,
+        _path: &mut crate::FieldPath,
+        _f: &mut dyn FnMut(
+            &crate::FieldPath,
+            &mut crate::SensitiveString,
+        ) -> ::std::result::Result<(), E>,
+    ) -> ::std::result::Result<(), E> {
+        Ok(())
+    }
+    fn walk_sensitive(
+        &self,
+        _path: &mut crate::FieldPath,
+        _f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
+    ) {}
+}
+impl crate::SensitiveFields for crate::NotificationResource {
+    fn walk_sensitive_mut<E>(
+        &mut self,
+        _path: &mut crate::FieldPath,
+        _f: &mut dyn FnMut(
+            &crate::FieldPath,
+            &mut crate::SensitiveString,
+        ) -> ::std::result::Result<(), E>,
+    ) -> ::std::result::Result<(), E> {
+        Ok(())
+    }
+    fn walk_sensitive(
+        &self,
+        _path: &mut crate::FieldPath,
+        _f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
+    ) {}
+}
+impl crate::SensitiveFields for crate::UserCardEvent {
+    fn walk_sensitive_mut<E>(
+        &mut self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(
+            &crate::FieldPath,
+            &mut crate::SensitiveString,
+        ) -> ::std::result::Result<(), E>,
+    ) -> ::std::result::Result<(), E> {
+        let mark = path.push_field("phone_number");
+        crate::SensitiveFields::walk_sensitive_mut(&mut self.phone_number, path, f)?;
+        path.truncate(mark);
+        let mark = path.push_field("user_information");
+        crate::SensitiveFields::walk_sensitive_mut(&mut self.user_information, path, f)?;
+        path.truncate(mark);
+        Ok(())
+    }
+    fn walk_sensitive(
+        &self,
+        path: &mut crate::FieldPath,
+        f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
+    ) {
+        let mark = path.push_field("phone_number");
+        crate::SensitiveFields::walk_sensitive(&self.phone_number, path, f);
+        path.truncate(mark);
+        let mark = path.push_field("user_information");
+        crate::SensitiveFields::walk_sensitive(&self.user_information, path, f);
+        path.truncate(mark);
+    }
+}

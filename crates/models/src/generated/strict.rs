@@ -206,3 +206,33 @@ impl crate::StrictFields for crate::ErrorResponse {
 impl crate::StrictFields for crate::ErrorDetail {
     fn unknown_fields(_value: &::serde_json::Value, _v: &mut crate::Validator) {}
 }
+impl crate::StrictFields for crate::Notification {
+    fn unknown_fields(_value: &::serde_json::Value, _v: &mut crate::Validator) {}
+}
+impl crate::StrictFields for crate::NotificationResource {
+    fn unknown_fields(_value: &::serde_json::Value, _v: &mut crate::Validator) {}
+}
+impl crate::StrictFields for crate::UserCardEvent {
+    fn unknown_fields(value: &::serde_json::Value, v: &mut crate::Validator) {
+        let ::std::option::Option::Some(map) = value.as_object() else { return };
+        for (key, child) in map {
+            match key.as_str() {
+                "event_type" | "event_time" | "user_card_code" | "card_id" | "openid"
+                | "brand_id" | "card_type" | "card_color" | "card_picture_url"
+                | "phone_number" | "level" | "pickup_time" | "attach" | "user_card_state"
+                | "invalid_reason" | "invalid_time" | "create_time" | "modify_time" => {}
+                "valid_date_information" => {
+                    let mark = v.enter_field(key);
+                    <crate::DateInfo as crate::StrictFields>::unknown_fields(child, v);
+                    v.leave(mark);
+                }
+                "user_information" => {
+                    let mark = v.enter_field(key);
+                    <crate::UserInfo as crate::StrictFields>::unknown_fields(child, v);
+                    v.leave(mark);
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -130,3 +130,41 @@ impl crate::StringFields for crate::ErrorDetail {
         }
     }
 }
+impl crate::StringFields for crate::Notification {
+    fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
+        match name {
+            "id" => ::std::option::Option::Some(self.id.as_str()),
+            "resource_type" => ::std::option::Option::Some(self.resource_type.as_str()),
+            "summary" => ::std::option::Option::Some(self.summary.as_str()),
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+impl crate::StringFields for crate::NotificationResource {
+    fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
+        match name {
+            "original_type" => ::std::option::Option::Some(self.original_type.as_str()),
+            "algorithm" => ::std::option::Option::Some(self.algorithm.as_str()),
+            "ciphertext" => ::std::option::Option::Some(self.ciphertext.as_str()),
+            "associated_data" => self.associated_data.as_deref(),
+            "nonce" => ::std::option::Option::Some(self.nonce.as_str()),
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+impl crate::StringFields for crate::UserCardEvent {
+    fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
+        match name {
+            "user_card_code" => ::std::option::Option::Some(self.user_card_code.as_str()),
+            "card_id" => ::std::option::Option::Some(self.card_id.as_str()),
+            "openid" => self.openid.as_deref(),
+            "brand_id" => self.brand_id.as_deref(),
+            "card_color" => self.card_color.as_deref(),
+            "card_picture_url" => self.card_picture_url.as_deref(),
+            "level" => self.level.as_deref(),
+            "attach" => self.attach.as_deref(),
+            "invalid_reason" => self.invalid_reason.as_deref(),
+            _ => ::std::option::Option::None,
+        }
+    }
+}

@@ -147,6 +147,37 @@ pub struct InvalidateUserCardBody {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub invalid_reason: ::std::option::Option<::std::string::String>,
 }
+/// 【会员卡事件通知】 The JSON body WeChat Pay POSTs to the card template's notify URL (page: <https://pay.weixin.qq.com/doc/v3/partner/4015283692>). Verify its signature over the raw bytes before reading it; the event is in `resource`, encrypted with the APIv3 key. Read leniently like an answer.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct Notification {
+    /// 【通知ID】 The notification's unique id: the same notification sent again keeps it.
+    pub id: ::std::string::String,
+    /// 【通知创建时间】 When the notification was created, RFC3339.
+    pub create_time: crate::Timestamp,
+    /// 【通知类型】 What happened to the card.
+    pub event_type: crate::NotificationEventType,
+    /// 【通知数据类型】 The type of `resource`: `encrypt-resource`.
+    pub resource_type: ::std::string::String,
+    /// 【回调摘要】 A summary, e.g. 用户开通会员卡通知.
+    pub summary: ::std::string::String,
+    /// 【通知资源数据】 The encrypted event.
+    pub resource: NotificationResource,
+}
+/// 【通知资源数据】 A notification's encrypted event: AES-256-GCM with the APIv3 key, the nonce and associated data as given here; `ciphertext` is base64 of the encrypted bytes followed by the 16-byte tag.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct NotificationResource {
+    /// 【原始回调类型】 The type of the event before encryption.
+    pub original_type: ::std::string::String,
+    /// 【加密算法类型】 The encryption algorithm: `AEAD_AES_256_GCM`.
+    pub algorithm: ::std::string::String,
+    /// 【数据密文】 Base64 of the encrypted event and its tag.
+    pub ciphertext: ::std::string::String,
+    /// 【附加数据】 The associated data of the encryption (absent means empty).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub associated_data: ::std::option::Option<::std::string::String>,
+    /// 【随机串】 The encryption's nonce (12 characters).
+    pub nonce: ::std::string::String,
+}
 /// The request body (body 包体参数). `user_card_code` (path) and `card_id` (query) are not part of it. Fields left out are not changed.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateUserCardBody {
@@ -223,6 +254,68 @@ pub struct UserCard {
     pub create_time: crate::Timestamp,
     /// 【更新时间】 When the card was last updated, RFC3339.
     pub modify_time: crate::Timestamp,
+}
+/// The decrypted `resource` of a card event notification (page: <https://pay.weixin.qq.com/doc/v3/partner/4015283692>; fields from the wechatpay.im listing of MEMBERCARDSP.USER_CARD.CREATE/DELETE and the UserCard answer). Read leniently: only `user_card_code` and `card_id` are required, every other field is optional, so a revised payload still parses.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct UserCardEvent {
+    /// 【事件类型】 The event's type, as in the envelope.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub event_type: ::std::option::Option<crate::NotificationEventType>,
+    /// 【事件时间】 When the event happened, RFC3339.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub event_time: ::std::option::Option<crate::Timestamp>,
+    /// 【会员卡code】 The member's unique code under one card template.
+    pub user_card_code: ::std::string::String,
+    /// 【会员卡模板 ID】 The card template id.
+    pub card_id: ::std::string::String,
+    /// 【用户标识】 The user's unique id under the brand's card template AppID.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub openid: ::std::option::Option<::std::string::String>,
+    /// 【品牌ID】 The brand the card belongs to.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub brand_id: ::std::option::Option<::std::string::String>,
+    /// 【会员卡类型】 Paid, normal or stored-value card.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub card_type: ::std::option::Option<crate::CardType>,
+    /// 【卡背景颜色】 Card background colour as an RGB hex code, `#RRGGBB`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub card_color: ::std::option::Option<::std::string::String>,
+    /// 【卡图片】 Custom card background picture URL.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub card_picture_url: ::std::option::Option<::std::string::String>,
+    /// 【加密的手机号】 The member's phone number, encrypted for the merchant; present only when the user authorized it or the merchant set it through the API.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub phone_number: ::std::option::Option<crate::SensitiveString>,
+    /// 【等级】 The member's level.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub level: ::std::option::Option<::std::string::String>,
+    /// 【会员卡有效期】 The card's validity period.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub valid_date_information: ::std::option::Option<DateInfo>,
+    /// 【领取时间】 When the user picked up the card, RFC3339 (e.g. `2015-05-20T13:29:35+08:00`).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub pickup_time: ::std::option::Option<crate::Timestamp>,
+    /// 【用户开卡时填写的个人信息】 The personal information the user filled in when opening the card.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub user_information: ::std::option::Option<UserInfo>,
+    /// 【商家数据包】 Merchant data, invisible to the user.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub attach: ::std::option::Option<::std::string::String>,
+    /// 【用户会员卡状态】 The card's state; a value not listed in UserCardState is kept as Unknown.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub user_card_state: ::std::option::Option<crate::UserCardState>,
+    /// 【作废原因】 Why the card was invalidated.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub invalid_reason: ::std::option::Option<::std::string::String>,
+    /// 【作废时间】 When the card was invalidated, RFC3339.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub invalid_time: ::std::option::Option<crate::Timestamp>,
+    /// 【创建时间】 When the card was created, RFC3339.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub create_time: ::std::option::Option<crate::Timestamp>,
+    /// 【更新时间】 When the card was last updated, RFC3339.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub modify_time: ::std::option::Option<crate::Timestamp>,
 }
 /// One page of a user's cards under a brand, as answered with 200 OK by ListUserCards.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

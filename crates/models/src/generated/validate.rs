@@ -29,6 +29,10 @@ static CONFIRM_USER_CARD_BODY_CARD_COLOR_PATTERN: crate::Pattern = crate::Patter
 static USER_CARD_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
     "^#[0-9A-Fa-f]{6}$",
 );
+/// The `pattern` of `UserCardEvent.card_color`.
+static USER_CARD_EVENT_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+    "^#[0-9A-Fa-f]{6}$",
+);
 impl crate::Validate for crate::UpdateUserCardBody {
     fn validate_into(&self, v: &mut crate::Validator) {
         {
@@ -1045,6 +1049,379 @@ impl crate::Validate for crate::ErrorDetail {
                     max_length: ::std::option::Option::None,
                     pattern: ::std::option::Option::None,
                     format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+    }
+}
+impl crate::Validate for crate::Notification {
+    fn validate_into(&self, v: &mut crate::Validator) {
+        {
+            let value = &self.id;
+            let mark = v.enter_field("id");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(36u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.create_time;
+            let mark = v.enter_field("create_time");
+            v.check_string(
+                value.as_str(),
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::DateTime),
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.event_type;
+            let mark = v.enter_field("event_type");
+            v.check_enum(value);
+            v.leave(mark);
+        }
+        {
+            let value = &self.resource_type;
+            let mark = v.enter_field("resource_type");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.summary;
+            let mark = v.enter_field("summary");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(64u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.resource;
+            let mark = v.enter_field("resource");
+            crate::Validate::validate_into(value, v);
+            v.leave(mark);
+        }
+    }
+}
+impl crate::Validate for crate::NotificationResource {
+    fn validate_into(&self, v: &mut crate::Validator) {
+        {
+            let value = &self.original_type;
+            let mark = v.enter_field("original_type");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.algorithm;
+            let mark = v.enter_field("algorithm");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.ciphertext;
+            let mark = v.enter_field("ciphertext");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::None,
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.associated_data {
+            let mark = v.enter_field("associated_data");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(16u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.nonce;
+            let mark = v.enter_field("nonce");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(16u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+    }
+}
+impl crate::Validate for crate::UserCardEvent {
+    fn validate_into(&self, v: &mut crate::Validator) {
+        if let ::std::option::Option::Some(value) = &self.event_type {
+            let mark = v.enter_field("event_type");
+            v.check_enum(value);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.event_time {
+            let mark = v.enter_field("event_time");
+            v.check_string(
+                value.as_str(),
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::DateTime),
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.user_card_code;
+            let mark = v.enter_field("user_card_code");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        {
+            let value = &self.card_id;
+            let mark = v.enter_field("card_id");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.openid {
+            let mark = v.enter_field("openid");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(128u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.brand_id {
+            let mark = v.enter_field("brand_id");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.card_type {
+            let mark = v.enter_field("card_type");
+            v.check_enum(value);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.card_color {
+            let mark = v.enter_field("card_color");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(7u32),
+                    pattern: ::std::option::Option::Some(
+                        &USER_CARD_EVENT_CARD_COLOR_PATTERN,
+                    ),
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.card_picture_url {
+            let mark = v.enter_field("card_picture_url");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(256u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::Uri),
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.phone_number {
+            let mark = v.enter_field("phone_number");
+            v.check_sensitive(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(512u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.level {
+            let mark = v.enter_field("level");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(10u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.valid_date_information {
+            let mark = v.enter_field("valid_date_information");
+            crate::Validate::validate_into(value, v);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.pickup_time {
+            let mark = v.enter_field("pickup_time");
+            v.check_string(
+                value.as_str(),
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::DateTime),
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.user_information {
+            let mark = v.enter_field("user_information");
+            crate::Validate::validate_into(value, v);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.attach {
+            let mark = v.enter_field("attach");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(256u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.user_card_state {
+            let mark = v.enter_field("user_card_state");
+            v.check_enum(value);
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.invalid_reason {
+            let mark = v.enter_field("invalid_reason");
+            v.check_string(
+                value,
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::None,
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.invalid_time {
+            let mark = v.enter_field("invalid_time");
+            v.check_string(
+                value.as_str(),
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::DateTime),
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.create_time {
+            let mark = v.enter_field("create_time");
+            v.check_string(
+                value.as_str(),
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::DateTime),
+                },
+            );
+            v.leave(mark);
+        }
+        if let ::std::option::Option::Some(value) = &self.modify_time {
+            let mark = v.enter_field("modify_time");
+            v.check_string(
+                value.as_str(),
+                &crate::StringRules {
+                    min_length: ::std::option::Option::None,
+                    max_length: ::std::option::Option::Some(32u32),
+                    pattern: ::std::option::Option::None,
+                    format: ::std::option::Option::Some(crate::Format::DateTime),
                 },
             );
             v.leave(mark);
