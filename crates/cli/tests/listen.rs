@@ -347,3 +347,112 @@ fn a_missing_api_v3_key_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+/// `POST path` with a JSON body on a sandbox's test hooks; the status and the answer.
+fn post_hook(base_url: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    use std::io::{Read as _, Write as _};
+    let addr = base_url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let body = body.to_string();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or_default())
+}
+
+#[test]
+fn a_user_opens_a_card_the_listener_confirms_it_then_the_user_deletes_it() {
+    // Two processes, as an operator runs them: the sandbox delivers to the listener, whose
+    // client confirms through the sandbox.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let notify_url = format!("http://127.0.0.1:{port}/notify");
+    let (sandbox, env) = common::sandbox(
+        dir.path(),
+        &["--notify-url", &notify_url, "--notify-interval", "0.2"],
+    );
+    assert!(env.contains_key("WECHATPAY_APIV3_KEY"), "{env:?}");
+    let listen_addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args(["listen", "--listen", &listen_addr, "--auto-confirm"])
+        .env_clear()
+        .envs(&env)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = || -> serde_json::Value {
+        serde_json::from_str(&lines.recv_timeout(Duration::from_secs(30)).unwrap()).unwrap()
+    };
+
+    // The listener may still be binding: the sandbox retries every 0.2 s.
+    let (status, answer) = post_hook(
+        &sandbox.base_url,
+        "/_sandbox/users/open-card",
+        &serde_json::json!({"card_id": CARD_ID, "openid": "oNewUser", "user_card_code": "NEW0001"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let created = next();
+    assert_eq!(created["event"]["user_card_code"], "NEW0001", "{created}");
+    assert!(
+        created["event_type"]
+            .as_str()
+            .unwrap()
+            .ends_with("USER_CARD.CREATE"),
+        "{created}"
+    );
+    // --auto-confirm: the card becomes effective.
+    let started = Instant::now();
+    loop {
+        let card = &common::cards(&sandbox.base_url)["NEW0001"];
+        if card["user_card_state"] == "EFFECTIVE" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not confirmed: {card}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let (status, answer) = post_hook(
+        &sandbox.base_url,
+        "/_sandbox/users/delete-card",
+        &serde_json::json!({"card_id": CARD_ID, "user_card_code": "NEW0001"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let deleted = next();
+    assert!(
+        deleted["event_type"]
+            .as_str()
+            .unwrap()
+            .ends_with("USER_CARD.DELETE"),
+        "{deleted}"
+    );
+    assert!(!common::cards(&sandbox.base_url).contains_key("NEW0001"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    sandbox.terminate();
+}
