@@ -3,15 +3,18 @@
 //! configuration, nothing leaves the machine.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use serde::Serialize;
 use wechatpay_card_client::models::{
-    CommonFieldFlag, DateInfo, DateType, Endpoint, EndpointRequest, GetUserCardRequest,
-    ImportUserCardByPhoneBody, ImportUserCardByPhoneRequest, InvalidateUserCardBody,
-    InvalidateUserCardRequest, ListUserCardsRequest, SensitiveFields, Timestamp,
-    UpdateUserCardBody, UpdateUserCardRequest, UserInfo, UserInfoCommonField, UserInfoCustomField,
+    CommonFieldFlag, ConfirmUserCardBody, ConfirmUserCardRequest, DateInfo, DateType, Endpoint,
+    EndpointRequest, GetUserCardRequest, ImportUserCardByPhoneBody, ImportUserCardByPhoneRequest,
+    InvalidateUserCardBody, InvalidateUserCardRequest, ListUserCardsRequest, SensitiveFields,
+    Timestamp, UpdateUserCardBody, UpdateUserCardRequest, UserCardConfirmState, UserInfo,
+    UserInfoCommonField, UserInfoCustomField,
 };
-use wechatpay_card_client::signing::{MerchantSigner, PrivateKey};
+use wechatpay_card_client::notify::{CardEvent, NotificationReceiver, answer};
+use wechatpay_card_client::signing::{ApiV3Key, MerchantSigner, PrivateKey};
 use wechatpay_card_client::{Client, ClientBuilder, RetryPolicy};
 use wechatpay_sandbox::Sandbox;
 
@@ -100,11 +103,26 @@ async fn demo() -> Result<(), Failure> {
         "wechatpay-card demo: the life cycle of one member (import by phone, get, update, list,"
     );
     println!(
-        "invalidate), through the real client, against a WeChat Pay sandbox started in this process."
+        "invalidate), then a user opening a card (notification, confirm) and deleting it, through"
     );
+    println!("the real client, against a WeChat Pay sandbox started in this process.");
     println!("Nothing leaves this machine.\n");
 
-    let sandbox = Sandbox::builder().start().await.map_err(other)?;
+    // Where the sandbox delivers card event notifications: a receiver in this process (what
+    // `wechatpay-card listen` serves), bound first so that the sandbox knows its address.
+    let notify_socket = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(other)?;
+    let notify_url = format!(
+        "http://{}/notify",
+        notify_socket.local_addr().map_err(other)?
+    );
+    let sandbox = Sandbox::builder()
+        .notify_url(&notify_url)
+        .notify_interval(Duration::from_millis(200))
+        .start()
+        .await
+        .map_err(other)?;
     let c = sandbox.credentials().clone();
     let key_pem = c
         .merchant_private_key_pem
@@ -132,6 +150,15 @@ async fn demo() -> Result<(), Failure> {
         client: &client,
         signer: &signer,
     };
+    let api_v3_key: ApiV3Key = sandbox
+        .setting("WECHATPAY_APIV3_KEY")
+        .ok_or_else(|| other("the sandbox has no APIv3 key"))?
+        .parse()
+        .map_err(other)?;
+    let mut events = receive_notifications(
+        notify_socket,
+        NotificationReceiver::for_client(&client, api_v3_key),
+    );
 
     let import = ImportUserCardByPhoneRequest::builder()
         .body(
@@ -204,13 +231,113 @@ async fn demo() -> Result<(), Failure> {
     .await?;
 
     println!(
+        "6. A user opens a card with the membership component: WeChat Pay notifies the service provider"
+    );
+    let opened = sandbox
+        .user_opens_card(Some(BRAND_ID), CARD_ID, Some(NEW_CODE), NEW_OPENID)
+        .map_err(other)?;
+    println!(
+        "   the card {NEW_CODE} awaits confirmation ({}); the notification goes to {notify_url}",
+        opened.card.user_card_state
+    );
+    let event = next_event(&mut events).await?;
+    println!(
+        "   received {} (id {}): signature verified, resource decrypted with the APIv3 key (AES-256-GCM)",
+        event.event_type, event.id
+    );
+    println!(
+        "   the event names card {} of template {}\n",
+        event.event.user_card_code, event.event.card_id
+    );
+    let confirm = ConfirmUserCardRequest::builder()
+        .user_card_code(&event.event.user_card_code)
+        .card_id(&event.event.card_id)
+        .body(
+            ConfirmUserCardBody::builder()
+                .brand_id(BRAND_ID)
+                .openid(NEW_OPENID)
+                .user_card_confirm_state(UserCardConfirmState::CreateCardSuccess)
+                .build()
+                .map_err(|e| Failure::usage(e.to_string()))?,
+        )
+        .build()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    demo.step(
+        7,
+        "Confirm the opening (同步会员开通结果): until then the card is not valid",
+        confirm,
+    )
+    .await?;
+
+    println!("8. The user deletes the card: WeChat Pay notifies again");
+    sandbox
+        .user_deletes_card(CARD_ID, NEW_CODE)
+        .map_err(other)?;
+    let event = next_event(&mut events).await?;
+    println!(
+        "   received {} (id {}) for card {}\n",
+        event.event_type, event.id, event.event.user_card_code
+    );
+
+    println!(
         "Next: `wechatpay-card --help` for your own members (import-by-phone, get, update, list,"
     );
     println!(
-        "invalidate, bulk), `wechatpay-card sandbox --help` to keep a sandbox running for your tests."
+        "invalidate, bulk, listen), `wechatpay-card sandbox --help` to keep a sandbox running for your tests."
     );
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// The code and openid of the member who opens a card in steps 6 to 8.
+const NEW_CODE: &str = "DEMO20260002";
+const NEW_OPENID: &str = "obLatjnxDemoNewMember";
+
+/// Serves `socket` as a notify URL: each notification is received (verified, decrypted),
+/// answered as WeChat Pay expects, and the accepted events are sent on the returned channel.
+fn receive_notifications(
+    socket: tokio::net::TcpListener,
+    receiver: NotificationReceiver,
+) -> tokio::sync::mpsc::UnboundedReceiver<CardEvent> {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode};
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let receiver = std::sync::Arc::new(receiver);
+    let app = axum::Router::new().route(
+        "/notify",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let (receiver, tx) = (receiver.clone(), tx.clone());
+            async move {
+                let result = receiver.receive(
+                    |name| headers.get(name).and_then(|v| v.to_str().ok()),
+                    &body,
+                );
+                let ack = answer(&result);
+                if let Ok(event) = result {
+                    let _ = tx.send(event);
+                }
+                (
+                    StatusCode::from_u16(ack.status).unwrap_or(StatusCode::BAD_REQUEST),
+                    ack.body,
+                )
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(socket, app).await;
+    });
+    rx
+}
+
+/// The next notification the receiver accepted, waiting at most 10 s.
+async fn next_event(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<CardEvent>,
+) -> Result<CardEvent, Failure> {
+    match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+        Ok(Some(event)) => Ok(event),
+        _ => Err(other("no notification arrived within 10 s")),
+    }
 }
 
 /// What each step uses.

@@ -23,6 +23,9 @@ fn runs_the_life_cycle_of_one_member_without_configuration() {
         format!("PATCH {PATH}/DEMO20260001?{CARD} HTTP/1.1"),
         format!("GET {PATH}?brand_id=1004&openid="),
         format!("POST {PATH}/DEMO20260001/invalidate?brand_id=1004&{CARD} HTTP/1.1"),
+        "received MEMBERCARDSP.USER_CARD.CREATE".to_string(),
+        format!("POST {PATH}/DEMO20260002/confirm?{CARD} HTTP/1.1"),
+        "received MEMBERCARDSP.USER_CARD.DELETE".to_string(),
     ];
     let mut from = 0;
     for step in &steps {
@@ -38,6 +41,7 @@ fn runs_the_life_cycle_of_one_member_without_configuration() {
         "Wechatpay-Signature verified with PUB_KEY_ID_",
         "\"level\": \"钻石会员\"",
         "\"user_card_state\": \"INVALID\"",
+        "\"user_card_state\": \"EFFECTIVE\"",
     ] {
         assert!(stdout.contains(shown), "{shown} missing from\n{stdout}");
     }
