@@ -35,7 +35,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
                 .merchant_public_key_pem(common::MERCHANT_PUB_PEM)
                 .wechatpay_private_key_pem(common::WECHATPAY_KEY_PEM)
                 .wechatpay_public_key_id(common::WECHATPAY_KEY_ID)
-                .nonce_capacity(4096)
+                .nonce_capacity(1 << 16)
                 .start(),
         )
         .expect("the sandbox starts");
