@@ -299,7 +299,7 @@ fn joined(finished: Result<Result<(), Failure>, tokio::task::JoinError>) -> Resu
 }
 
 /// The request of one line.
-enum Request {
+pub(crate) enum Request {
     Update(UpdateUserCardRequest),
     Invalidate(InvalidateUserCardRequest),
     Confirm(ConfirmUserCardRequest),
@@ -469,7 +469,7 @@ fn error_record(error: &Error) -> ErrorRecord {
 }
 
 /// Why an input line is not an update, with its card id, code and digest when it has them.
-struct InvalidLine {
+pub(crate) struct InvalidLine {
     card_id: String,
     code: String,
     digest: Option<RequestDigest>,
@@ -488,7 +488,7 @@ impl InvalidLine {
 }
 
 /// What to do with a line that parsed.
-enum Parsed {
+pub(crate) enum Parsed {
     /// Send this request.
     Send(Box<Request>, RequestDigest),
     /// This exact request already ended ok in the journal: skip it.
@@ -634,7 +634,11 @@ fn with_body<B, T>(builder: B, body: Option<T>, set: impl FnOnce(B, T) -> B) -> 
 }
 
 /// The request of one input line, unless the journal says it already ended ok.
-fn parse_line(op: Op, bytes: &[u8], done: &mut DoneRequests) -> Result<Parsed, InvalidLine> {
+pub(crate) fn parse_line(
+    op: Op,
+    bytes: &[u8],
+    done: &mut DoneRequests,
+) -> Result<Parsed, InvalidLine> {
     let shape = || {
         let params: String = op.params().iter().map(|p| format!("\"{p}\", ")).collect();
         format!("not a {} line ({{{params}\"body\"}})", op.name())

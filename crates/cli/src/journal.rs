@@ -369,7 +369,7 @@ fn read_bounded<R: BufRead>(
 }
 
 /// What reading an existing journal found.
-struct Contents {
+pub(crate) struct Contents {
     done: DoneRequests,
     /// Where a last record cut short starts (to be removed), if there is one.
     torn_at: Option<u64>,
@@ -380,7 +380,7 @@ struct Contents {
 /// Reads a journal: its header, then its ok records. A damaged record (other than a last
 /// record cut short) is an error naming its line, as is more than `max_done` distinct ok
 /// requests.
-fn read_journal<R: BufRead>(
+pub(crate) fn read_journal<R: BufRead>(
     reader: &mut R,
     path: &Path,
     max_done: usize,

@@ -20,6 +20,9 @@ use crate::rate_limit::RateLimiter;
 use crate::retry::RetryPolicy;
 use crate::{ClientBuilder, url};
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// An async client for WeChat Pay's member-card endpoint.
 ///
 /// Cheap to clone (an `Arc` inside) and safe to share across tasks: clones share one

@@ -123,6 +123,8 @@ pub use builder::{
     ClientBuilder, DEFAULT_BACKUP_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES,
     MAX_PEM_BYTES, env,
 };
+#[doc(hidden)]
+pub use client::fuzzing;
 pub use client::{Client, Prepared, Verified};
 pub use endpoints::MAX_PAGE_SIZE;
 pub use error::{ApiError, ConfigError, Error, SignatureError, TransportErrorKind};

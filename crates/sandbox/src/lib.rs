@@ -77,6 +77,8 @@ mod endpoint;
 pub mod env;
 mod error;
 mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 mod nonces;
 mod notify;
