@@ -732,19 +732,10 @@ async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
             return Ok(read_any.then_some(too_long));
         }
         read_any = true;
-        let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..i], Some(i + 1)),
-            None => (available, None),
-        };
-        if !too_long && buf.len() + chunk.len() <= MAX_LINE_BYTES {
-            buf.extend_from_slice(chunk);
-        } else {
-            too_long = true;
-            buf.clear();
-        }
-        let consumed = found.unwrap_or(available.len());
+        let (consumed, found) =
+            crate::journal::take_line_chunk(available, buf, MAX_LINE_BYTES, &mut too_long);
         reader.consume(consumed);
-        if found.is_some() {
+        if found {
             return Ok(Some(too_long));
         }
     }

@@ -328,6 +328,29 @@ struct BoundedLine {
     len: u64,
 }
 
+/// One step of reading a line with a bound, shared by the journal's reader and `bulk`'s async
+/// one: takes from `available` up to the first newline into `buf` while the line stays within
+/// `max` bytes (past it, `buf` is cleared and `too_long` set: the rest of the line is skipped,
+/// never held). Returns the bytes to consume (the newline included) and whether the line ended.
+pub(crate) fn take_line_chunk(
+    available: &[u8],
+    buf: &mut Vec<u8>,
+    max: usize,
+    too_long: &mut bool,
+) -> (usize, bool) {
+    let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+        Some(i) => (&available[..i], Some(i + 1)),
+        None => (available, None),
+    };
+    if !*too_long && buf.len() + chunk.len() <= max {
+        buf.extend_from_slice(chunk);
+    } else {
+        *too_long = true;
+        buf.clear();
+    }
+    (found.unwrap_or(available.len()), found.is_some())
+}
+
 /// Reads one line (without its newline) into `buf`, holding at most `max` bytes of it.
 fn read_bounded<R: BufRead>(
     reader: &mut R,
@@ -345,20 +368,10 @@ fn read_bounded<R: BufRead>(
                 len,
             }));
         }
-        let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..i], Some(i + 1)),
-            None => (available, None),
-        };
-        if !too_long && buf.len() + chunk.len() <= max {
-            buf.extend_from_slice(chunk);
-        } else {
-            too_long = true;
-            buf.clear();
-        }
-        let consumed = found.unwrap_or(available.len());
+        let (consumed, found) = take_line_chunk(available, buf, max, &mut too_long);
         reader.consume(consumed);
         len += consumed as u64;
-        if found.is_some() {
+        if found {
             return Ok(Some(BoundedLine {
                 complete: true,
                 too_long,
