@@ -22,6 +22,10 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 /// first 429, which doubles it about every 0.23 s while the limiter is what holds callers back.
 const SLOW_START_GAIN: f64 = 3.0;
 
+/// The first 429 of the slow start estimates the limit at this share of the successes of
+/// the last second (but not below the starting rate).
+const SLOW_START_EXIT: f64 = 0.5;
+
 /// A 429 cuts the rate to this share of the rate the server was accepting.
 const BETA: f64 = 0.9;
 
@@ -69,7 +73,12 @@ pub struct InvalidRate(pub f64);
 ///     so the rate doubles about every 0.23 s while the limiter is what holds callers back
 ///     (5/s becomes 100/s within about a second);
 ///   - a 429 estimates the limit `A` as the lower of the current rate and the successes of the
-///     last second, and cuts the rate to `0.9·A`. Successes then raise it along a CUBIC curve:
+///     last second, and cuts the rate to `0.9·A`. The slow start's first 429 is different: a
+///     server's token bucket is full at first and lets a burst through, so its last second may
+///     hold up to twice the limit; it restarts from half of it (or, when half is no more than
+///     the starting rate, takes the starting rate as `A`, as a documented limit should be)
+///     and climbs back towards it (a window server meets its limit on the way). Successes
+///     then raise the rate along a CUBIC curve:
 ///     back to `A` within 2 s, flat at `A` for a **plateau** (8 s at first), then probing beyond
 ///     it ever faster until the next 429. A 429 met while probing, that finds the limit where
 ///     `A` was, keeps `A` and doubles the plateau (up to 64 s): a settled limit is probed
@@ -234,10 +243,15 @@ struct State {
     /// The last time a caller had to wait for a token.
     last_waited: Option<Instant>,
     slow_start: bool,
+    /// The rate the limiter started at: the endpoint's documented limit, or a safe guess.
+    initial: f64,
     /// The rate the server accepted at the last cut (`A`).
     w_max: f64,
     /// Time under load since the last cut, in seconds (the CUBIC curve's `t`).
     cubic_clock: f64,
+    /// The rate right after the last cut, as a share of `w_max` (where the curve starts).
+    start_share: f64,
+
     /// The flat part of the curve, in seconds.
     plateau: f64,
     last_success: Instant,
@@ -255,8 +269,10 @@ impl State {
             last_granted: None,
             last_waited: None,
             slow_start: true,
+            initial: rate,
             w_max: rate,
             cubic_clock: 0.0,
+            start_share: BETA,
             plateau: PLATEAU_FIRST,
             last_success: now,
             streak: 0,
@@ -303,7 +319,7 @@ impl State {
             self.rate + SLOW_START_GAIN
         } else {
             self.cubic_clock += elapsed.as_secs_f64();
-            self.w_max * cubic(self.cubic_clock, self.plateau)
+            self.w_max * cubic(self.cubic_clock, self.plateau, self.start_share)
         };
         self.set_rate(rate);
     }
@@ -323,8 +339,23 @@ impl State {
                 self.rate
             };
             let a = a.clamp(MIN_ADAPTIVE_RATE, MAX_RATE);
+            let mut start_share = BETA;
             let probing = self.cubic_clock > CUBIC_K + self.plateau;
-            if self.slow_start || a > self.w_max * (1.0 + SAME_LIMIT) + 1.0 {
+            if self.slow_start {
+                // The slow start's first 429: the successes of the last second include the
+                // server's burst (a token bucket starts full), so the limit is below them.
+                // Restart from half of them, and climb back towards them (without a plateau
+                // below them); but when half is no more than the starting rate (the documented
+                // limit), that is the estimate.
+                let half = SLOW_START_EXIT * a;
+                if half <= self.initial {
+                    self.w_max = self.initial.min(a);
+                } else {
+                    self.w_max = a;
+                    start_share = SLOW_START_EXIT;
+                }
+                self.plateau = PLATEAU_FIRST;
+            } else if a > self.w_max * (1.0 + SAME_LIMIT) + 1.0 {
                 // The first limit found, or the server now accepts clearly more.
                 self.w_max = a;
                 self.plateau = PLATEAU_FIRST;
@@ -339,7 +370,8 @@ impl State {
             }
             self.slow_start = false;
             self.cubic_clock = 0.0;
-            self.set_rate(BETA * self.w_max);
+            self.start_share = start_share;
+            self.set_rate(start_share * self.w_max);
         }
         let hold = match retry_after {
             Some(wait) => Some(wait.min(MAX_RETRY_AFTER)),
@@ -365,13 +397,14 @@ impl State {
 /// The rate after a cut, as a share of the accepted rate, `t` seconds (under load) after the
 /// cut: CUBIC's concave climb from `BETA` back to 1 in `CUBIC_K` seconds, flat for `plateau`
 /// seconds, then its convex probe beyond.
-fn cubic(t: f64, plateau: f64) -> f64 {
-    let x = if t < CUBIC_K {
-        t / CUBIC_K - 1.0
+fn cubic(t: f64, plateau: f64, start_share: f64) -> f64 {
+    if t < CUBIC_K {
+        let x = t / CUBIC_K - 1.0;
+        1.0 + (1.0 - start_share) * x * x * x
     } else {
-        ((t - CUBIC_K - plateau) / CUBIC_K).max(0.0)
-    };
-    1.0 + (1.0 - BETA) * x * x * x
+        let x = ((t - CUBIC_K - plateau) / CUBIC_K).max(0.0);
+        1.0 + (1.0 - BETA) * x * x * x
+    }
 }
 
 /// Successes per bucket of `1 s / BUCKETS`, over the last second.
@@ -425,11 +458,11 @@ mod tests {
     #[test]
     fn the_curve_climbs_back_stays_flat_then_probes() {
         let plateau = PLATEAU_FIRST;
-        assert!((cubic(0.0, plateau) - BETA).abs() < 1e-12);
-        assert!(cubic(CUBIC_K / 2.0, plateau) > BETA);
-        assert!((cubic(CUBIC_K, plateau) - 1.0).abs() < 1e-12);
-        assert!((cubic(CUBIC_K + plateau, plateau) - 1.0).abs() < 1e-12);
-        let probe = cubic(2.0 * CUBIC_K + plateau, plateau);
+        assert!((cubic(0.0, plateau, BETA) - BETA).abs() < 1e-12);
+        assert!(cubic(CUBIC_K / 2.0, plateau, BETA) > BETA);
+        assert!((cubic(CUBIC_K, plateau, BETA) - 1.0).abs() < 1e-12);
+        assert!((cubic(CUBIC_K + plateau, plateau, BETA) - 1.0).abs() < 1e-12);
+        let probe = cubic(2.0 * CUBIC_K + plateau, plateau, BETA);
         assert!((probe - (2.0 - BETA)).abs() < 1e-12, "{probe}");
     }
 

@@ -206,9 +206,11 @@ fn near(throughput: f64, throttled: f64) -> (f64, f64) {
 async fn adaptive_against_a_fixed_window() {
     let mut misses = Vec::new();
     // One caller, requests without latency. R=100 misses 95% by a little: the slow start from
-    // 5/s costs about 0.7 s of the 20 s. R=5 may spend 3 or 4 of its 100 requests on 429
-    // answers, while the first estimate of the limit is too high.
-    let bounds = [near(0.94, 0.05), TARGET, near(0.935, 0.02)];
+    // 5/s and its exit at half the successes of its last second (right for a token bucket,
+    // which lets a burst through first; too low for a window) cost about 1.5 s of the 20 s.
+    // R=5 may spend 3 of its 100 requests on 429 answers: the slow start's, one more in the
+    // same window (already full), and one probe above the limit after the plateau.
+    let bounds = [near(0.95, 0.03), near(0.95, 0.02), near(0.925, 0.01)];
     for phase_ms in [0, 300, 700] {
         let model = Model::FixedWindow { phase_ms };
         misses.extend(run(model, 1, Duration::ZERO, bounds).await);
@@ -216,7 +218,7 @@ async fn adaptive_against_a_fixed_window() {
     // 8 callers whose requests take 20 ms there and back (as `bulk` does): the 429 answers of
     // the requests in flight arrive together, and must not lengthen the pause.
     let model = Model::FixedWindow { phase_ms: 300 };
-    let bounds = [TARGET, TARGET, near(0.935, 0.02)];
+    let bounds = [TARGET, near(0.95, 0.0225), near(0.93, 0.01)];
     misses.extend(run(model, 8, Duration::from_millis(10), bounds).await);
     assert!(misses.is_empty(), "{misses:#?}");
 }
@@ -224,11 +226,12 @@ async fn adaptive_against_a_fixed_window() {
 #[tokio::test(start_paused = true)]
 async fn adaptive_against_a_token_bucket() {
     let mut misses = Vec::new();
-    // A bucket of 1 s: its burst lets more than R through at first, so R=5 spends up to 4% on
-    // 429 answers.
+    // A bucket of 1 s (the sandbox's): its burst lets up to 2·R through in the first second,
+    // which the slow start's exit allows for. The targets hold, with one caller and
+    // with 8 whose requests take 20 ms there and back (as `bulk` does).
     let model = Model::TokenBucket { burst_seconds: 1.0 };
-    let bounds = [near(0.95, 0.05), TARGET, TARGET];
-    misses.extend(run(model, 1, Duration::ZERO, bounds).await);
+    misses.extend(run(model, 1, Duration::ZERO, [TARGET; 3]).await);
+    misses.extend(run(model, 8, Duration::from_millis(10), [TARGET; 3]).await);
     // A bucket of one token (no burst at all) punishes the slow start's overshoot: the
     // successes of the last second, counted when it ends, underestimate the limit, and the
     // plateau holds that estimate for 8 s before probing beyond it.
