@@ -6,18 +6,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use wechatpay_card_client::models::{
-    ConfirmUserCardBody, ConfirmUserCardRequest, Endpoint, EndpointRequest,
-    ImportUserCardByOpenidBody, ImportUserCardByOpenidRequest, ImportUserCardByPhoneBody,
-    ImportUserCardByPhoneRequest, InvalidateUserCardBody, InvalidateUserCardRequest,
-    UpdateUserCardBody, UpdateUserCardRequest, UserCard, Validate, Violation,
+    ConfirmUserCard, ConfirmUserCardBody, ConfirmUserCardRequest, Endpoint, EndpointRequest,
+    ImportUserCardByOpenid, ImportUserCardByOpenidBody, ImportUserCardByOpenidRequest,
+    ImportUserCardByPhone, ImportUserCardByPhoneBody, ImportUserCardByPhoneRequest,
+    InvalidateUserCard, InvalidateUserCardBody, InvalidateUserCardRequest, RateLimit,
+    UpdateUserCard, UpdateUserCardBody, UpdateUserCardRequest, UserCard, Validate, Violation,
 };
-use wechatpay_card_client::{Client, Error};
+use wechatpay_card_client::{Client, Error, RateLimiter};
 
 use crate::connection::ConnectionArgs;
 use crate::exit::{self, Failure};
@@ -30,6 +30,9 @@ use crate::read_back;
 const MAX_LINE_BYTES: usize = 1 << 20;
 /// The bounds of `--rps`: from one request every 1,000 s to a million a second.
 const RPS_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+/// Where `--rps auto` starts when the endpoint documents no limit: the one the card-member
+/// pages give their other endpoints (5 per second per service-provider merchant id).
+const DEFAULT_START_RPS: f64 = 5.0;
 
 /// Update, invalidate, confirm or import many cards from a JSON Lines file, resumably.
 ///
@@ -74,9 +77,12 @@ pub(crate) struct BulkArgs {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     concurrency: u32,
 
-    /// At most N requests started per second, from 0.001 to 1000000 (default: no limit).
-    #[arg(long, value_name = "N", value_parser = parse_rps)]
-    rps: Option<f64>,
+    /// The request rate: `auto` finds the rate WeChat Pay allows (it starts at the endpoint's
+    /// documented limit, speeds up while answers succeed and slows down on 429 answers); a
+    /// number N fixes it at N attempts per second (0.001 to 1000000); `off` sends as fast as
+    /// --concurrency allows. Every attempt counts, retries included; a Retry-After is honoured.
+    #[arg(long, value_name = "auto|off|N", default_value = "auto", value_parser = parse_rps)]
+    rps: Rps,
 
     #[command(flatten)]
     connection: ConnectionArgs,
@@ -89,13 +95,47 @@ pub(crate) async fn run(args: BulkArgs) -> ExitCode {
     }
 }
 
-/// `--rps`: a number of requests per second within [`RPS_RANGE`] (clap makes any other a
-/// usage error, exit 2).
-fn parse_rps(text: &str) -> Result<f64, String> {
+/// How `bulk` paces its requests (`--rps`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Rps {
+    /// Adaptive: starts at the endpoint's documented limit and follows the 429 answers.
+    Auto,
+    /// No limiter: only `--concurrency` bounds the rate.
+    Off,
+    /// At most this many attempts per second.
+    Fixed(f64),
+}
+
+impl Rps {
+    /// The limiter for `op`'s endpoint, if any.
+    fn limiter(self, op: Op) -> Option<RateLimiter> {
+        match self {
+            Self::Off => None,
+            // Both rates are within the limiter's bounds: RPS_RANGE is its range, and the
+            // documented limits are small whole numbers.
+            Self::Fixed(rps) => RateLimiter::fixed(rps).ok(),
+            Self::Auto => {
+                let start = op
+                    .rate_limit()
+                    .map_or(DEFAULT_START_RPS, |limit| f64::from(limit.per_second));
+                RateLimiter::adaptive(start.clamp(*RPS_RANGE.start(), *RPS_RANGE.end())).ok()
+            }
+        }
+    }
+}
+
+/// `--rps`: `auto`, `off`, or a number of requests per second within [`RPS_RANGE`] (clap makes
+/// any other a usage error, exit 2).
+fn parse_rps(text: &str) -> Result<Rps, String> {
+    match text.trim() {
+        "auto" => return Ok(Rps::Auto),
+        "off" => return Ok(Rps::Off),
+        _ => {}
+    }
     let rps: f64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("not a number: {text:?}"))?;
+        .map_err(|_| format!("not auto, off or a number: {text:?}"))?;
     if !RPS_RANGE.contains(&rps) {
         return Err(format!(
             "must be from {} to {} requests per second",
@@ -103,7 +143,7 @@ fn parse_rps(text: &str) -> Result<f64, String> {
             RPS_RANGE.end()
         ));
     }
-    Ok(rps)
+    Ok(Rps::Fixed(rps))
 }
 
 async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
@@ -114,7 +154,16 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
         )));
     }
     let op = args.op;
-    let client = args.connection.client()?;
+    let mut builder = args.connection.builder();
+    if let Some(limiter) = args.rps.limiter(op) {
+        tracing::debug!(
+            adaptive = limiter.is_adaptive(),
+            rate = limiter.rate(),
+            "rate limiter"
+        );
+        builder = builder.rate_limiter(limiter);
+    }
+    let client = args.connection.build(builder)?;
     let file = tokio::fs::File::open(&args.input).await.map_err(|e| {
         Failure::usage(format!(
             "cannot read the input {}: {e}",
@@ -148,12 +197,6 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
     let mut stop = interrupt_signal();
 
     let permits = Arc::new(Semaphore::new(args.concurrency as usize));
-    let mut pacer = args.rps.map(|rps| {
-        // Within RPS_RANGE, the period is from 1 µs to 1,000 s.
-        let mut pacer = tokio::time::interval(Duration::from_secs_f64(1.0 / rps));
-        pacer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        pacer
-    });
     let mut tasks = JoinSet::new();
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let mut buf = Vec::new();
@@ -221,7 +264,8 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
             }
         };
 
-        // Wait for a free slot (and the rate limit), unless interrupted meanwhile.
+        // Wait for a free slot, unless interrupted meanwhile (the client waits for the rate
+        // limiter before each attempt).
         let permit = tokio::select! {
             permit = permits.clone().acquire_owned() => {
                 permit.map_err(|e| Failure { code: exit::OTHER, message: e.to_string() })?
@@ -231,15 +275,6 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
                 break 'lines;
             }
         };
-        if let Some(pacer) = &mut pacer {
-            tokio::select! {
-                _ = pacer.tick() => {}
-                _ = stop.wait_for(|stopped| *stopped) => {
-                    stopped_early = true;
-                    break 'lines;
-                }
-            }
-        }
         let (client, journal, counters) = (client.clone(), journal.clone(), counters.clone());
         tasks.spawn(async move {
             let result = request
@@ -529,6 +564,17 @@ impl Op {
             Self::Update | Self::Confirm => &["user_card_code", "card_id"],
             Self::Invalidate => &["user_card_code", "brand_id", "card_id"],
             Self::ImportByOpenid | Self::ImportByPhone => &[],
+        }
+    }
+
+    /// The endpoint's documented (or inferred) rate limit, from the schema.
+    fn rate_limit(self) -> Option<RateLimit> {
+        match self {
+            Self::Update => UpdateUserCard::RATE_LIMIT,
+            Self::Invalidate => InvalidateUserCard::RATE_LIMIT,
+            Self::Confirm => ConfirmUserCard::RATE_LIMIT,
+            Self::ImportByOpenid => ImportUserCardByOpenid::RATE_LIMIT,
+            Self::ImportByPhone => ImportUserCardByPhone::RATE_LIMIT,
         }
     }
 

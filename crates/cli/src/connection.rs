@@ -147,7 +147,13 @@ impl ConnectionArgs {
     /// The client these settings describe. Exit 2 naming every missing setting, or what is
     /// wrong; never a key's text.
     pub(crate) fn client(&self) -> Result<Client, Failure> {
-        self.builder()
+        self.build(self.builder())
+    }
+
+    /// Builds `builder` (made by [`Self::builder`], then completed), naming the flags in its
+    /// errors.
+    pub(crate) fn build(&self, builder: ClientBuilder) -> Result<Client, Failure> {
+        builder
             .build()
             .map_err(|e| Failure::usage(with_flags(&e.to_string())))
     }
