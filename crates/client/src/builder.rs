@@ -625,6 +625,7 @@ impl ClientBuilder {
         }
 
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .user_agent(self.user_agent.clone())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .connect_timeout(self.connect_timeout)
@@ -652,6 +653,25 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// The TLS configuration given to this client's reqwest: rustls with the crypto provider of the
+/// crate's features (aws-lc-rs with `aws-lc`, ring with `rust-crypto` alone), never a process-wide
+/// default (none is installed or read); server certificates checked against the platform's roots.
+fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
+    #[cfg(feature = "aws-lc")]
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc")))]
+    let provider = rustls::crypto::ring::default_provider();
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_platform_verifier())
+        .map_err(|e| ConfigError::Http(format!("TLS configuration: {e}")))?
+        .with_no_client_auth();
+    // reqwest is built without HTTP/2: offer HTTP/1.1 only, as reqwest's own TLS setup does.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 impl ClientBuilder {

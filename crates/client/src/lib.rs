@@ -105,8 +105,11 @@
 //!
 //! # Cryptographic backend
 //!
-//! The `aws-lc` feature (default) signs at OpenSSL's speed; `rust-crypto` is pure Rust (see
-//! `wechatpay-signing`).
+//! The `aws-lc` feature (default) signs at OpenSSL's speed and is rustls's TLS provider (C and
+//! assembly; cmake on some targets). `rust-crypto` (with `default-features = false`) signs with
+//! pure-Rust RustCrypto (see `wechatpay-signing`) and uses rustls's ring provider for TLS: no
+//! aws-lc, no cmake, but ring has C and assembly. The TLS configuration is this client's own: no
+//! process-wide rustls `CryptoProvider` is installed or read.
 
 mod builder;
 mod client;
