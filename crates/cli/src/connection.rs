@@ -149,7 +149,7 @@ impl ConnectionArgs {
     pub(crate) fn client(&self) -> Result<Client, Failure> {
         self.builder()
             .build()
-            .map_err(|e| Failure::usage(with_flags(&e.to_string())))
+            .map_err(|e| Failure::usage(with_flags(&crate::exit::with_sources(&e))))
     }
 
     /// The builder these settings describe, before it checks them.

@@ -36,7 +36,7 @@
 //!
 //! 1. **Validate** the request against every limit of the schema (characters, not bytes;
 //!    Basic Multilingual Plane only; `#RRGGBB`; RFC 3339; enums; the path and query
-//!    parameters). A violation is [`Error::Validation`], listing each with its field path, and
+//!    parameters). A violation is [`ErrorKind::Validation`], listing each with its field path, and
 //!    nothing is sent.
 //! 2. **Encrypt** the sensitive fields (those the schema marks) with WeChat Pay's key (RSAES-OAEP,
 //!    SHA-1), the public key if one is configured, else the newest valid platform certificate;
@@ -49,12 +49,12 @@
 //!    timeout.
 //! 5. A 2xx answer is **verified** over its raw bytes (key chosen by `Wechatpay-Serial`, a
 //!    5-minute window) before anything is parsed: an unverified body is never returned
-//!    ([`Error::Signature`]). Other answers become [`Error::Api`] with status, code, message,
+//!    ([`ErrorKind::Signature`]). Other answers become [`ErrorKind::Api`] with status, code, message,
 //!    detail and Request-ID.
 //! 6. The answer is **bound** to the request: the fields that name the resource on both sides
 //!    ([`models::Endpoint::BOUND_FIELDS`]: `user_card_code`, `card_id`, `brand_id`, `openid` for
 //!    an update) must carry the request's values, or the answer is refused like one that failed
-//!    verification ([`Error::Signature`], [`SignatureError::mismatched_field`]). A signature
+//!    verification ([`ErrorKind::Signature`], [`SignatureError::mismatched_field`]). A signature
 //!    proves WeChat Pay sent the bytes, not that they answer this request: this check is what
 //!    makes an answer replayed within the 5-minute window, or one about another card, harmless.
 //! 7. **Parse** leniently (Smithy's client error correction): unknown fields are ignored,
@@ -127,7 +127,7 @@ pub use builder::{
 pub use client::fuzzing;
 pub use client::{Client, Prepared, Verified};
 pub use endpoints::MAX_PAGE_SIZE;
-pub use error::{ApiError, ConfigError, Error, SignatureError, TransportErrorKind};
+pub use error::{ApiError, ConfigError, Error, ErrorKind, SignatureError, TransportErrorKind};
 pub use escape::Untrusted;
 pub use failover::FailoverPolicy;
 pub use notify::{
