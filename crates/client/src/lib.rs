@@ -88,6 +88,56 @@
 //! (`WECHATPAY/SIGNTEST/…`) and a verified answer about another card, is not retried: the request
 //! may have been applied, so read the card back before retrying blindly.
 //!
+//! # Errors
+//!
+//! Every call fails with one type, [`Error`]: opaque (one pointer wide, `Send + Sync`), read
+//! through [`Error::kind`] (an [`ErrorKind`], `#[non_exhaustive]`: match it with a `_` arm) and
+//! accessors: [`Error::status`], [`Error::code`] (WeChat Pay's error code),
+//! [`Error::message`], [`Error::request_id`] (for WeChat Pay's support),
+//! [`Error::is_retryable`] (the client already retried), [`Error::may_have_been_applied`] (read
+//! the card back before trying again), [`Error::is_timeout`], and the detail of each kind
+//! ([`Error::as_api`], [`Error::as_signature`], [`Error::as_validation`], [`Error::field`],
+//! [`Error::transport_kind`], …).
+//!
+//! ```no_run
+//! use wechatpay_card_client::{Client, Error, ErrorKind};
+//! use wechatpay_card_client::models::GetUserCardRequest;
+//!
+//! # async fn run(client: Client, request: GetUserCardRequest) -> Result<(), Error> {
+//! match client.get_user_card(request).await {
+//!     Ok(card) => println!("{:?}", card.user_card_state),
+//!     Err(err) => match err.kind() {
+//!         ErrorKind::Api if err.code() == Some("NOT_FOUND") => println!("no such card"),
+//!         ErrorKind::Validation => eprintln!("fix the request: {}", err.as_validation().unwrap()),
+//!         _ if err.is_retryable() => eprintln!("try again later ({err})"),
+//!         _ => return Err(err),
+//!     },
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! `Display` says what failed at its own level; the cause is [`std::error::Error::source`]
+//! (reqwest's error for a transport failure, the violations of an invalid request, the
+//! configuration error, …), so print the chain to show everything, each part once:
+//!
+//! ```
+//! fn report(error: &dyn std::error::Error) -> String {
+//!     let mut text = error.to_string();
+//!     let mut source = error.source();
+//!     while let Some(cause) = source {
+//!         text = format!("{text}: {cause}");
+//!         source = cause.source();
+//!     }
+//!     text
+//! }
+//! let err = wechatpay_card_client::Client::builder().build().unwrap_err();
+//! assert!(report(&err).starts_with("invalid client configuration: missing "));
+//! ```
+//!
+//! Code that handles errors is tested against the `wechatpay-sandbox` crate's server and its
+//! faults (error answers, bad and probe signatures, lost answers, delays): an `Error` cannot be
+//! built outside this crate.
+//!
 //! # Text from the network
 //!
 //! Every string a server chose (an error's code, message and detail, a Request-ID, a body that
