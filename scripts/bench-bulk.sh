@@ -47,7 +47,7 @@ set -a; . "$work/sandbox/env"; set +a
 measure() {
   local n=$1 concurrency=$2 input=$3
   rm -f "$work/journal"
-  /usr/bin/time -v "$bin" bulk --input "$input" --journal "$work/journal" --concurrency "$concurrency" \
+  /usr/bin/time -v "$bin" bulk --input "$input" --journal "$work/journal" --concurrency "$concurrency" --rps off \
     2> "$work/time" || { cat "$work/time"; exit 1; }
   grep -q "$n succeeded, 0 failed" "$work/time" || { cat "$work/time"; exit 1; }
   awk -v n="$n" -v c="$concurrency" -F': ' '

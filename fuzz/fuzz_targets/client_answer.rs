@@ -64,10 +64,21 @@ fn run<R: EndpointRequest>(request: R, status: u16, headers: http::HeaderMap, bo
             let _ = error.to_string();
             let _ = format!("{error:?}");
             let _ = (
+                error.kind(),
                 error.is_retryable(),
                 error.may_have_been_applied(),
                 error.status(),
+                error.code(),
+                error.message(),
+                error.request_id(),
+                error.mismatched_field(),
             );
+            // The causes, as a caller printing the chain walks them.
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                let _ = cause.to_string();
+                source = cause.source();
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ use wechatpay_card_client::models::{
     InvalidateUserCard, InvalidateUserCardBody, InvalidateUserCardRequest, RateLimit,
     UpdateUserCard, UpdateUserCardBody, UpdateUserCardRequest, UserCard, Validate, Violation,
 };
-use wechatpay_card_client::{Client, Error, RateLimiter};
+use wechatpay_card_client::{Client, Error, ErrorKind, RateLimiter};
 
 use crate::connection::ConnectionArgs;
 use crate::exit::{self, Failure};
@@ -412,7 +412,10 @@ impl At<'_> {
             }
             Err(error) => error,
         };
-        let unverified = matches!(error, Error::Signature(_) | Error::InvalidResponse { .. });
+        let unverified = matches!(
+            error.kind(),
+            ErrorKind::Signature | ErrorKind::InvalidResponse
+        );
         let refused_repeat = error
             .as_api()
             .is_some_and(|api| op.repeat_refusal() == Some((api.status(), api.code())));
@@ -484,21 +487,23 @@ impl At<'_> {
 }
 
 fn error_record(error: &Error) -> ErrorRecord {
-    let code = match error {
-        Error::Api(api) => api.code().to_string(),
-        Error::Validation(_) => "INVALID_REQUEST_BODY".into(),
-        Error::Encryption { .. } => "ENCRYPTION_FAILED".into(),
-        Error::Signature(s) if s.is_probe() => "PROBE_SIGNATURE".into(),
-        Error::Signature(_) => "SIGNATURE_INVALID".into(),
-        Error::InvalidResponse { .. } => "INVALID_RESPONSE".into(),
-        Error::Transport { .. } => "TRANSPORT".into(),
-        Error::Timeout { .. } => "TIMEOUT".into(),
+    let code = match error.kind() {
+        ErrorKind::Api => error.code().unwrap_or_default().to_string(),
+        ErrorKind::Validation => "INVALID_REQUEST_BODY".into(),
+        ErrorKind::Encryption => "ENCRYPTION_FAILED".into(),
+        ErrorKind::Signature if error.as_signature().is_some_and(|s| s.is_probe()) => {
+            "PROBE_SIGNATURE".into()
+        }
+        ErrorKind::Signature => "SIGNATURE_INVALID".into(),
+        ErrorKind::InvalidResponse => "INVALID_RESPONSE".into(),
+        ErrorKind::Transport => "TRANSPORT".into(),
+        ErrorKind::Timeout => "TIMEOUT".into(),
         _ => "CLIENT_ERROR".into(),
     };
     ErrorRecord {
         status: error.status(),
         code,
-        message: error.to_string(),
+        message: crate::exit::with_sources(error),
         request_id: error.request_id().map(str::to_string),
     }
 }

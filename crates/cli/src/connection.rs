@@ -155,7 +155,7 @@ impl ConnectionArgs {
     pub(crate) fn build(&self, builder: ClientBuilder) -> Result<Client, Failure> {
         builder
             .build()
-            .map_err(|e| Failure::usage(with_flags(&e.to_string())))
+            .map_err(|e| Failure::usage(with_flags(&crate::exit::with_sources(&e))))
     }
 
     /// The builder these settings describe, before it checks them.

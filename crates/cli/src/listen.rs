@@ -390,7 +390,11 @@ async fn confirm(client: &Client, event: &CardEvent) {
             state = %confirmed.user_card_state,
             "confirmed (CREATE_CARD_SUCCESS)"
         ),
-        Err(e) => tracing::warn!(user_card_code = %code, "confirm failed: {e}"),
+        Err(e) => tracing::warn!(
+            user_card_code = %code,
+            "confirm failed: {}",
+            wechatpay_card_client::Untrusted(&crate::exit::with_sources(&e))
+        ),
     }
 }
 

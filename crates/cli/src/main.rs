@@ -58,13 +58,15 @@ fn init_logging() {
         .init();
 }
 
-/// Prints an error and its causes to stderr.
+/// Prints an error and its causes to stderr, each once (see [`exit::causes`]).
 fn report(error: &dyn std::error::Error) {
-    eprintln!("error: {}", exit::printable(&error.to_string()));
-    let mut source = error.source();
-    while let Some(cause) = source {
-        eprintln!("  caused by: {}", exit::printable(&cause.to_string()));
-        source = cause.source();
+    let causes = exit::causes(error);
+    let mut levels = causes.iter();
+    if let Some(message) = levels.next() {
+        eprintln!("error: {}", exit::printable(message));
+    }
+    for cause in levels {
+        eprintln!("  caused by: {}", exit::printable(cause));
     }
 }
 

@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 use wechatpay_card_client::models::{Endpoint, EndpointRequest, GetUserCardRequest};
-use wechatpay_card_client::{Client, Error};
+use wechatpay_card_client::{Client, ErrorKind};
 
 /// How many times a read-back is tried when its own answer fails verification.
 const READS: usize = 3;
@@ -84,7 +84,8 @@ impl<B: serde::Serialize + Clone> Check<B> {
                     return holds(&card, &sent, self.expect).then_some(Confirmed { request_id });
                 }
                 // A GET changes nothing: reading again is safe.
-                Err(Error::Signature(_) | Error::InvalidResponse { .. }) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::Signature | ErrorKind::InvalidResponse) => {
+                }
                 Err(_) => return None,
             }
         }

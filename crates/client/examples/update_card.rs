@@ -13,7 +13,7 @@
 use wechatpay_card_client::models::{
     DateInfo, DateType, UpdateUserCardBody, UpdateUserCardRequest, UserInfo, UserInfoCustomField,
 };
-use wechatpay_card_client::{Client, ClientBuilder, Error, env};
+use wechatpay_card_client::{Client, ClientBuilder, ErrorKind, env};
 use wechatpay_sandbox::Sandbox;
 
 #[tokio::main]
@@ -77,10 +77,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("phone number, decrypted with the merchant key: {phone}");
             Ok(())
         }
-        Err(e @ Error::Signature(_)) => {
-            eprintln!("{e}");
+        Err(e) => {
+            match e.kind() {
+                ErrorKind::Api if e.code() == Some("NOT_FOUND") => {
+                    eprintln!("no such card (Request-ID {:?})", e.request_id());
+                }
+                _ if e.may_have_been_applied() => {
+                    eprintln!("the update may have been applied: read the card back");
+                }
+                _ => {}
+            }
             Err(e.into())
         }
-        Err(e) => Err(e.into()),
     }
 }

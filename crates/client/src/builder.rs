@@ -271,7 +271,10 @@ impl ClientBuilder {
     /// let vars = HashMap::from([(env::MCHID, "1900000001"), (env::BACKUP_BASE_URL, "none")]);
     /// let builder = ClientBuilder::from_vars(|name| vars.get(name).map(|v| v.to_string()));
     /// let err = builder.build().unwrap_err(); // no key given
-    /// assert!(err.to_string().contains("WECHATPAY_PRIVATE_KEY"));
+    /// assert_eq!(err.kind(), wechatpay_card_client::ErrorKind::Config);
+    /// // What is missing is the source: the configuration error, naming every variable.
+    /// let missing = err.as_config().unwrap().to_string();
+    /// assert!(missing.contains("WECHATPAY_PRIVATE_KEY"));
     /// ```
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Self {
         let var = |name| get(name).filter(|v| !v.trim().is_empty());
@@ -515,9 +518,9 @@ impl ClientBuilder {
     /// Checks everything and builds the client.
     ///
     /// # Errors
-    /// [`crate::Error::Config`] naming the missing or invalid setting.
+    /// An error of kind [`crate::ErrorKind::Config`] naming the missing or invalid setting.
     pub fn build(self) -> Result<Client, crate::Error> {
-        Ok(self.build_inner()?)
+        self.build_inner().map_err(crate::Error::config)
     }
 
     fn build_inner(self) -> Result<Client, ConfigError> {
@@ -633,7 +636,7 @@ impl ClientBuilder {
             // A PATCH must not be replayed to wherever a redirect points.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ConfigError::Http(e.to_string()))?;
+            .map_err(ConfigError::Http)?;
 
         let verifier = ResponseVerifier::new(keys.clone()).with_window(self.verify_window);
         Ok(Client {
@@ -667,7 +670,7 @@ fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
         .with_safe_default_protocol_versions()
         .and_then(|builder| builder.with_platform_verifier())
-        .map_err(|e| ConfigError::Http(format!("TLS configuration: {e}")))?
+        .map_err(ConfigError::Tls)?
         .with_no_client_auth();
     // reqwest is built without HTTP/2: offer HTTP/1.1 only, as reqwest's own TLS setup does.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];

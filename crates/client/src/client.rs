@@ -13,7 +13,9 @@ use wechatpay_card_models::{
 };
 use wechatpay_signing::{MerchantSigner, ResponseHeaders, ResponseVerifier, WechatPayKeySet};
 
-use crate::error::{ApiError, Error, SignatureCause, SignatureError, TransportErrorKind};
+use crate::error::{
+    ApiError, Error, Repr, SignatureCause, SignatureError, TransportErrorKind, chain,
+};
 use crate::escape::escaped;
 use crate::failover::{Host, HostOutcome, HostSelector};
 use crate::rate_limit::RateLimiter;
@@ -126,6 +128,10 @@ impl<E: Endpoint> std::fmt::Debug for Prepared<E> {
 }
 
 /// A verified, parsed answer, with what the call learned on the way.
+///
+/// The answer itself is [`Verified::value`] (borrowed) or [`Verified::into_inner`] (owned);
+/// `Verified` does not dereference to it, so that its own methods (`status`, `request_id`…)
+/// never shadow, or are shadowed by, the answer's fields and methods.
 #[derive(Clone, Debug)]
 pub struct Verified<T> {
     value: T,
@@ -182,14 +188,6 @@ impl<T> Verified<T> {
     }
 }
 
-impl<T> std::ops::Deref for Verified<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.value
-    }
-}
-
 /// An answer as read off the wire.
 struct RawResponse {
     status: u16,
@@ -212,7 +210,7 @@ impl Client {
     /// A client from the `WECHATPAY_*` environment variables (see [`mod@crate::env`]).
     ///
     /// # Errors
-    /// [`Error::Config`] naming the missing or invalid variable.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the missing or invalid variable.
     pub fn from_env() -> Result<Self, Error> {
         ClientBuilder::from_env().build()
     }
@@ -235,7 +233,7 @@ impl Client {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Config`] naming the file or setting at fault.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the file or setting at fault.
     pub fn from_pem_files(
         mchid: &str,
         merchant_serial: &str,
@@ -268,44 +266,42 @@ impl Client {
     /// key, serialization of the body (once: those bytes are signed and sent).
     ///
     /// # Errors
-    /// [`Error::Validation`] or [`Error::Encryption`].
+    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) or [`ErrorKind::Encryption`](crate::ErrorKind::Encryption).
     pub fn prepare<R: EndpointRequest>(
         &self,
         mut request: R,
     ) -> Result<Prepared<R::Endpoint>, Error> {
-        request.validate()?;
+        request.validate().map_err(Error::validation)?;
         let target = url::request_target(&request);
         let bound = R::Endpoint::BOUND_FIELDS
             .iter()
             .filter_map(|&name| Some((name, request.bound_value(name)?.to_string())))
             .collect();
-        let encryptor = self
-            .inner
-            .keys
-            .encryptor()
-            .map_err(|source| Error::Encryption {
+        let encryptor = self.inner.keys.encryptor().map_err(|source| {
+            Error::new(Repr::Encryption {
                 field: "(no WeChat Pay key to encrypt with)".into(),
                 source,
-            })?;
+            })
+        })?;
         let mut encrypted_fields = Vec::new();
         request
             .body_mut()
             .try_for_each_sensitive_mut(|path, value| {
-                let encrypted =
-                    encryptor
-                        .encrypt(value.expose())
-                        .map_err(|source| Error::Encryption {
-                            field: path.to_string(),
-                            source,
-                        })?;
+                let encrypted = encryptor.encrypt(value.expose()).map_err(|source| {
+                    Error::new(Repr::Encryption {
+                        field: path.to_string(),
+                        source,
+                    })
+                })?;
                 value.replace(encrypted.ciphertext);
                 encrypted_fields.push(path.to_string());
                 Ok::<(), Error>(())
             })?;
         // A body-less request (a GET) sends no body at all and signs the empty string.
         let body = if R::Endpoint::HAS_BODY {
-            serde_json::to_vec(request.body())
-                .map_err(|e| Error::Internal(format!("the request body does not serialize: {e}")))?
+            serde_json::to_vec(request.body()).map_err(|e| {
+                Error::internal("the request body does not serialize", Some(Box::new(e)))
+            })?
         } else {
             Vec::new()
         };
@@ -322,7 +318,7 @@ impl Client {
     /// The steps done per attempt, and the retries: sign (a fresh timestamp and nonce each
     /// time), send to the primary or backup host, read the answer (bounded), then for a 2xx
     /// answer verify its signature over the raw bytes and parse it; an error answer becomes
-    /// [`Error::Api`].
+    /// [`ErrorKind::Api`](crate::ErrorKind::Api).
     ///
     /// # Errors
     /// See [`Error`].
@@ -361,7 +357,7 @@ impl Client {
                 if let Some(id) = e.request_id() {
                     span.record("request_id", escaped(id));
                 }
-                span.in_scope(|| tracing::debug!(error = %e, "call failed"));
+                span.in_scope(|| tracing::debug!(error = %chain(e), "call failed"));
             }
         }
         result
@@ -384,12 +380,12 @@ impl Client {
                     .await
                     .is_err()
                 {
-                    return Err(Error::Timeout {
+                    return Err(Error::new(Repr::Timeout {
                         method: E::METHOD,
                         attempts: attempt - 1,
                         elapsed: started.elapsed(),
                         last: None,
-                    });
+                    }));
                 }
             }
             let now = Instant::now();
@@ -417,20 +413,17 @@ impl Client {
 
             let (error, health) = match outcome {
                 Err(_elapsed) => (
-                    Error::Timeout {
+                    Error::new(Repr::Timeout {
                         method: E::METHOD,
                         attempts: attempt,
                         elapsed: started.elapsed(),
                         last: None,
-                    },
+                    }),
                     HostOutcome::Failed,
                 ),
                 Ok(Err(error)) => {
-                    let health = match &error {
-                        Error::Transport {
-                            kind: TransportErrorKind::ResponseTooLarge,
-                            ..
-                        } => HostOutcome::Healthy,
+                    let health = match error.transport_kind() {
+                        Some(TransportErrorKind::ResponseTooLarge) => HostOutcome::Healthy,
                         _ => HostOutcome::Failed,
                     };
                     (with_attempts(error, attempt), health)
@@ -507,18 +500,18 @@ impl Client {
         if Instant::now() + wait >= deadline {
             // An attempt that timed out is itself a timeout: the call's timeout takes its
             // place rather than wrapping it ("timed out …; last failure: timed out …").
-            let last = match error {
-                Error::Timeout { last, .. } => last,
-                other => Some(Box::new(other)),
+            let last = match error.into_repr() {
+                Repr::Timeout { last, .. } => last,
+                other => Some(Error::new(other)),
             };
-            return Err(Error::Timeout {
+            return Err(Error::new(Repr::Timeout {
                 method,
                 attempts: attempt,
                 elapsed: started.elapsed(),
                 last,
-            });
+            }));
         }
-        tracing::info!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "attempt failed; retrying");
+        tracing::info!(attempt, wait_ms = wait.as_millis() as u64, error = %chain(&error), "attempt failed; retrying");
         tokio::time::sleep(wait).await;
         Ok(())
     }
@@ -533,9 +526,13 @@ impl Client {
         let authorization = inner
             .signer
             .authorization(E::METHOD, &prepared.target, &prepared.body)
-            .map_err(|e| Error::Internal(format!("could not sign the request: {e}")))?;
-        let method = http::Method::from_bytes(E::METHOD.as_bytes())
-            .map_err(|_| Error::Internal(format!("{} is not an HTTP method", E::METHOD)))?;
+            .map_err(|e| Error::internal("could not sign the request", Some(Box::new(e))))?;
+        let method = http::Method::from_bytes(E::METHOD.as_bytes()).map_err(|e| {
+            Error::internal(
+                format!("{} is not an HTTP method", E::METHOD),
+                Some(Box::new(e)),
+            )
+        })?;
         let mut builder = inner
             .http
             .request(method, format!("{base_url}{}", prepared.target))
@@ -552,15 +549,18 @@ impl Client {
         let mut response = builder
             .send()
             .await
-            .map_err(|e| transport_error(&e, E::METHOD, base_url))?;
+            .map_err(|e| transport_error(e, E::METHOD, base_url))?;
         let status = response.status().as_u16();
         let limit = inner.max_response_bytes;
-        let too_large = || Error::Transport {
-            method: E::METHOD,
-            kind: TransportErrorKind::ResponseTooLarge,
-            url: base_url.to_string(),
-            attempts: 0,
-            message: format!("the answer is larger than the {limit}-byte limit"),
+        let too_large = || {
+            Error::new(Repr::Transport {
+                method: E::METHOD,
+                kind: TransportErrorKind::ResponseTooLarge,
+                url: base_url.to_string(),
+                attempts: 0,
+                detail: Some(format!("the answer is larger than the {limit}-byte limit")),
+                source: None,
+            })
         };
         if response.content_length().is_some_and(|n| n > limit as u64) {
             return Err(too_large());
@@ -569,7 +569,7 @@ impl Client {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| transport_error(&e, E::METHOD, base_url))?
+            .map_err(|e| transport_error(e, E::METHOD, base_url))?
         {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
@@ -596,7 +596,7 @@ impl Client {
         let request_id = raw.header("Request-ID").map(str::to_string);
         let headers = ResponseHeaders::from_lookup(|name| raw.header(name));
         let refuse = |cause| {
-            Error::Signature(Box::new(SignatureError {
+            Error::new(Repr::Signature(SignatureError {
                 method,
                 status: raw.status,
                 request_id: request_id.clone(),
@@ -610,11 +610,13 @@ impl Client {
             .header("Wechatpay-Serial")
             .unwrap_or_default()
             .to_string();
-        let read = T::from_json_lenient(&raw.body).map_err(|e| Error::InvalidResponse {
-            method,
-            status: raw.status,
-            request_id: request_id.clone(),
-            reason: e.to_string(),
+        let read = T::from_json_lenient(&raw.body).map_err(|e| {
+            Error::new(Repr::InvalidResponse {
+                method,
+                status: raw.status,
+                request_id: request_id.clone(),
+                reason: e.to_string(),
+            })
         })?;
         // A signature proves WeChat Pay sent these bytes, not that they answer this request: a
         // verified answer replayed within the timestamp window, or one for another card, must
@@ -657,7 +659,8 @@ impl Client {
     /// appears only where asked for.
     ///
     /// # Errors
-    /// [`Error::Decryption`] naming the first field that does not decrypt (the fields before it
+    /// An error of kind [`ErrorKind::Decryption`](crate::ErrorKind::Decryption) naming (in
+    /// [`Error::field`]) the first field that does not decrypt (the fields before it
     /// are decrypted, the rest are left as they were).
     pub fn decrypt<T: SensitiveFields>(&self, value: &mut T) -> Result<(), Error> {
         value.try_for_each_sensitive_mut(|path, field| {
@@ -665,9 +668,11 @@ impl Client {
                 .inner
                 .signer
                 .decrypt(field.expose())
-                .map_err(|source| Error::Decryption {
-                    field: path.to_string(),
-                    source,
+                .map_err(|source| {
+                    Error::new(Repr::Decryption {
+                        field: path.to_string(),
+                        source,
+                    })
                 })?;
             field.replace(plaintext.as_str());
             Ok(())
@@ -707,21 +712,23 @@ fn retry_after(raw: &RawResponse) -> Option<Duration> {
 }
 
 fn with_attempts(error: Error, attempt: u32) -> Error {
-    match error {
-        Error::Transport {
+    match error.into_repr() {
+        Repr::Transport {
             method,
             kind,
             url,
-            message,
+            detail,
+            source,
             ..
-        } => Error::Transport {
+        } => Error::new(Repr::Transport {
             method,
             kind,
             url,
             attempts: attempt,
-            message,
-        },
-        other => other,
+            detail,
+            source,
+        }),
+        other => Error::new(other),
     }
 }
 
@@ -739,7 +746,7 @@ fn api_error(raw: &RawResponse) -> Error {
             )
         }
     };
-    Error::Api(Box::new(ApiError {
+    Error::new(Repr::Api(ApiError {
         status: raw.status,
         code,
         message,
@@ -748,31 +755,20 @@ fn api_error(raw: &RawResponse) -> Error {
     }))
 }
 
-fn transport_error(e: &reqwest::Error, method: &'static str, base_url: &str) -> Error {
+fn transport_error(e: reqwest::Error, method: &'static str, base_url: &str) -> Error {
     let kind = if e.is_connect() {
         TransportErrorKind::Connect
     } else {
         TransportErrorKind::Io
     };
-    // reqwest's own text is terse ("error sending request"); the causes say what happened.
-    // No URL: reqwest's Display includes it, and the chain below does not need it.
-    let mut message = String::new();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if !message.is_empty() {
-            message.push_str(": ");
-        }
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    if message.is_empty() {
-        message = e.to_string();
-    }
-    Error::Transport {
+    // Kept whole as the source (its causes say what happened), but without its URL: the
+    // error names the base URL itself, and the path may name a card.
+    Error::new(Repr::Transport {
         method,
         kind,
         url: base_url.to_string(),
         attempts: 0,
-        message,
-    }
+        detail: None,
+        source: Some(e.without_url()),
+    })
 }

@@ -13,7 +13,7 @@ use wechatpay_card_models::{
     UpdateUserCardRequest, UserCard,
 };
 
-use crate::error::{SignatureCause, SignatureError};
+use crate::error::{Repr, SignatureCause, SignatureError};
 use crate::{Client, Error, Verified};
 
 /// The largest page `list_user_cards` asks for: the page's maximum `limit`.
@@ -54,8 +54,8 @@ impl Client {
     /// values), so a retry after an unknown outcome is safe.
     ///
     /// # Errors
-    /// See [`Error`]: nothing is sent for [`Error::Validation`] and [`Error::Encryption`];
-    /// [`Error::Signature`] means the update may have been applied.
+    /// See [`Error`]: nothing is sent for [`ErrorKind::Validation`](crate::ErrorKind::Validation) and [`ErrorKind::Encryption`](crate::ErrorKind::Encryption);
+    /// [`ErrorKind::Signature`](crate::ErrorKind::Signature) means the update may have been applied.
     pub async fn update_user_card(
         &self,
         request: UpdateUserCardRequest,
@@ -160,7 +160,7 @@ impl Client {
     /// The stream starts at the request's `offset` and asks for pages of [`MAX_PAGE_SIZE`] (the
     /// largest WeChat Pay serves; the request's `limit` is replaced), until a page comes back
     /// empty or `total_count` is reached. Each card is verified and must belong to the request's
-    /// `brand_id` and `openid` (else [`Error::Signature`] names the field). After an error the
+    /// `brand_id` and `openid` (else [`ErrorKind::Signature`](crate::ErrorKind::Signature) names the field). After an error the
     /// stream ends.
     ///
     /// ```no_run
@@ -235,7 +235,7 @@ impl Pages {
                 ("openid", &self.request.openid, &card.openid),
             ] {
                 if sent != answered {
-                    return Err(Error::Signature(Box::new(SignatureError {
+                    return Err(Error::new(Repr::Signature(SignatureError {
                         method: "GET",
                         status,
                         request_id,

@@ -8,116 +8,488 @@ use wechatpay_signing::{CryptoError, KeyError, VerifyError};
 
 use crate::escape::Untrusted;
 
-/// Everything [`crate::Client`] can fail with.
+/// Everything [`crate::Client`] can fail with: an opaque error to inspect through its
+/// [`kind`](Error::kind) and accessors.
 ///
-/// Each variant says where the call failed, and so whether the update can have been applied:
+/// The [`ErrorKind`] says where the call failed, and so whether the update can have been
+/// applied:
 ///
-/// | variant | sent? | applied? |
+/// | kind | sent? | applied? |
 /// |---|---|---|
-/// | [`Error::Validation`], [`Error::Encryption`], [`Error::Config`] | no | no |
-/// | [`Error::Api`] | yes | no for 4xx; unknown for 5xx (WeChat Pay says retry) |
-/// | [`Error::Signature`], [`Error::InvalidResponse`] | yes | **maybe** (never for a GET): read the card back |
-/// | [`Error::Transport`], [`Error::Timeout`] | maybe | maybe, unless [`Error::may_have_been_applied`] says no |
+/// | [`ErrorKind::Validation`], [`ErrorKind::Encryption`], [`ErrorKind::Config`], [`ErrorKind::Internal`] | no | no |
+/// | [`ErrorKind::Api`] | yes | no for 4xx; unknown for 5xx (WeChat Pay says retry) |
+/// | [`ErrorKind::Signature`], [`ErrorKind::InvalidResponse`] | yes | **maybe** (never for a GET): read the card back |
+/// | [`ErrorKind::Transport`], [`ErrorKind::Timeout`] | maybe | maybe, unless [`Error::may_have_been_applied`] says no |
+/// | [`ErrorKind::Decryption`] | yes | yes (the answer verified; only reading it back failed) |
 ///
-/// `Display` is written for a person (code, message, Request-ID); neither `Display` nor `Debug`
-/// ever holds a key, an Authorization header or a plaintext sensitive value, and every text
-/// that came from the network (code, message, detail, Request-ID, a non-JSON body, a parser's
-/// complaint about the answer) is shown with its control characters escaped ([`Untrusted`]),
-/// so that printing an error never lets a server drive the terminal or forge a log line.
-#[derive(Debug, thiserror::Error)]
+/// ```no_run
+/// use wechatpay_card_client::{Client, Error, ErrorKind};
+/// use wechatpay_card_client::models::UpdateUserCardRequest;
+///
+/// async fn update(client: &Client, request: UpdateUserCardRequest) -> Result<(), Error> {
+///     match client.update_user_card(request).await {
+///         Ok(card) => println!("{} updated", card.user_card_code),
+///         Err(err) => match err.kind() {
+///             ErrorKind::Api if err.code() == Some("NOT_FOUND") => println!("no such card"),
+///             ErrorKind::Api if err.is_retryable() => println!("try again later: {err}"),
+///             _ if err.may_have_been_applied() => println!("read the card back: {err}"),
+///             _ => return Err(err),
+///         },
+///     }
+///     Ok(())
+/// }
+/// ```
+///
+/// # Display and sources
+///
+/// `Display` says what failed at this level only (code, message, Request-ID, the URL tried…);
+/// the cause, when there is one, is [`std::error::Error::source`]: reqwest's error for a
+/// transport failure, the [`ValidationError`] listing the violations, the [`CryptoError`] of a
+/// field that did not encrypt or decrypt, the [`ConfigError`], the [`VerifyError`] of an answer
+/// whose signature failed, the last failure before a timeout. Walk the chain to print it all
+/// (`error: a: b: c`); no level repeats the one below it.
+///
+/// Neither `Display` nor `Debug` ever holds a key, an Authorization header or a plaintext
+/// sensitive value, and every text that came from the network (code, message, detail,
+/// Request-ID, a non-JSON body, a parser's complaint about the answer) is shown with its control
+/// characters escaped ([`Untrusted`]), so that printing an error never lets a server drive the
+/// terminal or forge a log line. The sources' own texts (reqwest's, the system's) are theirs:
+/// escape them when you print the chain (the `wechatpay-card` command prints each level
+/// through [`Untrusted`]).
+///
+/// # Testing code that handles errors
+///
+/// An `Error` cannot be built outside this crate. To exercise your error handling, point a
+/// client at the `wechatpay-sandbox` crate's server and turn on its faults (error answers with
+/// a chosen status and code, bad signatures, probe signatures, lost answers, delays): the client
+/// then returns the very errors WeChat Pay's would give.
+pub struct Error(Box<Repr>);
+
+/// What an [`Error`] is: where the call failed. More kinds may be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Error {
-    /// The request breaks the schema's limits: every violation, each with its field path.
-    /// Nothing was sent.
-    #[error("invalid request, nothing sent: {0}")]
-    Validation(#[from] ValidationError),
-
+pub enum ErrorKind {
+    /// The request breaks the schema's limits; [`Error::as_validation`] lists every violation,
+    /// each with its field path. Nothing was sent.
+    Validation,
     /// A sensitive field could not be encrypted (e.g. longer than the 214 bytes RSA-2048 OAEP
-    /// allows). Nothing was sent.
-    #[error("could not encrypt `{field}`, nothing sent: {source}")]
-    Encryption {
-        /// The field's path, e.g. `phone_number`.
-        field: String,
-        /// Why.
-        source: CryptoError,
-    },
-
-    /// WeChat Pay answered with an error status.
-    #[error(transparent)]
-    Api(Box<ApiError>),
-
-    /// A 2xx answer failed verification (including WeChat Pay's deliberate probe signatures).
-    /// Its body was neither parsed nor returned. **The update may have been applied**: re-read
-    /// the card before retrying blindly.
-    #[error(transparent)]
-    Signature(Box<SignatureError>),
-
+    /// allows); [`Error::field`] names it. Nothing was sent.
+    Encryption,
+    /// WeChat Pay answered with an error status: [`Error::status`], [`Error::code`],
+    /// [`Error::message`], [`Error::request_id`], and [`Error::as_api`] for the detail.
+    Api,
+    /// A 2xx answer failed verification (including WeChat Pay's deliberate probe signatures), or
+    /// verified but names another resource than the request ([`Error::as_signature`]). Its body
+    /// was not returned. **The update may have been applied**: re-read the card before retrying
+    /// blindly.
+    Signature,
     /// A verified 2xx answer whose body is not JSON, or not an object at all (a missing or odd
     /// field is not this: it is read and listed in [`crate::Verified::corrections`]). The
     /// request may have been applied (unless it was a read).
-    #[error(
-        "WeChat Pay answered {status} but the body is not a valid response ({}){}; {}",
-        Untrusted(reason),
-        request_id_suffix(request_id.as_deref()),
-        consequence(method)
-    )]
+    InvalidResponse,
+    /// The answer could not be received: connection refused or reset, TLS failure, a
+    /// connection closed mid-answer, an answer larger than the limit
+    /// ([`Error::transport_kind`]). Retried while retryable.
+    Transport,
+    /// The call's deadline (or every attempt's) passed.
+    Timeout,
+    /// A response field could not be decrypted with the merchant key; [`Error::field`] names it.
+    Decryption,
+    /// The client is misconfigured (reported by [`crate::ClientBuilder::build`]);
+    /// [`Error::as_config`] says how.
+    Config,
+    /// A failure inside the client that should not happen: the OS random number generator
+    /// failing while signing, a body that does not serialize. Nothing was sent.
+    Internal,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::Validation => "invalid request",
+            ErrorKind::Encryption => "encryption failed",
+            ErrorKind::Api => "error answer",
+            ErrorKind::Signature => "unverified answer",
+            ErrorKind::InvalidResponse => "invalid response",
+            ErrorKind::Transport => "transport failure",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Decryption => "decryption failed",
+            ErrorKind::Config => "invalid configuration",
+            ErrorKind::Internal => "internal error",
+        })
+    }
+}
+
+/// What an [`Error`] holds.
+#[derive(Debug)]
+pub(crate) enum Repr {
+    Validation(ValidationError),
+    Encryption {
+        field: String,
+        source: CryptoError,
+    },
+    Api(ApiError),
+    Signature(SignatureError),
     InvalidResponse {
-        /// The HTTP method of the request (`GET` changes nothing).
         method: &'static str,
-        /// The status.
         status: u16,
-        /// The Request-ID header.
         request_id: Option<String>,
-        /// What did not parse.
+        /// What did not parse (the parser's text, shown escaped).
         reason: String,
     },
-
-    /// The answer could not be received: connection refused or reset, TLS failure, a
-    /// connection closed mid-answer, an answer larger than the limit. Retried while retryable.
-    #[error("{}", transport_message(.attempts, .kind, .url, .message))]
     Transport {
-        /// The HTTP method of the request (`GET` changes nothing).
         method: &'static str,
-        /// What failed.
         kind: TransportErrorKind,
         /// The base URL the last attempt went to (the primary or the backup host).
         url: String,
-        /// Attempts made, this one included.
         attempts: u32,
-        /// What the transport said (no headers, no body).
-        message: String,
+        /// The client's own account, when it found the failure itself (a too-large answer).
+        detail: Option<String>,
+        /// reqwest's error (without its URL: the path may name a card), when reqwest failed.
+        source: Option<reqwest::Error>,
     },
-
-    /// The call's deadline (or every attempt's) passed.
-    #[error("timed out after {elapsed:?} and {attempts} attempt(s){}", last_message(last.as_deref()))]
     Timeout {
-        /// The HTTP method of the request (`GET` changes nothing).
         method: &'static str,
-        /// Attempts made.
         attempts: u32,
-        /// Time spent in the call.
         elapsed: Duration,
         /// The last retryable failure before the deadline, if any.
-        last: Option<Box<Error>>,
+        last: Option<Error>,
     },
-
-    /// A response field could not be decrypted with the merchant key.
-    #[error("could not decrypt `{field}`: {source}")]
     Decryption {
-        /// The field's path.
         field: String,
-        /// Why.
         source: CryptoError,
     },
+    Config(ConfigError),
+    Internal {
+        message: String,
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
+}
 
-    /// The client is misconfigured (reported by [`crate::ClientBuilder::build`]).
-    #[error("configuration: {0}")]
-    Config(#[from] ConfigError),
+impl Error {
+    /// Wraps what happened (the only way to make an `Error`).
+    pub(crate) fn new(repr: Repr) -> Self {
+        Error(Box::new(repr))
+    }
 
-    /// A failure inside the client that should not happen: the OS random number generator
-    /// failing while signing, a body that does not serialize. Nothing was sent.
-    #[error("internal error, nothing sent: {0}")]
-    Internal(String),
+    pub(crate) fn repr(&self) -> &Repr {
+        &self.0
+    }
+
+    pub(crate) fn into_repr(self) -> Repr {
+        *self.0
+    }
+
+    pub(crate) fn validation(error: ValidationError) -> Self {
+        Self::new(Repr::Validation(error))
+    }
+
+    pub(crate) fn config(error: ConfigError) -> Self {
+        Self::new(Repr::Config(error))
+    }
+
+    pub(crate) fn internal(
+        message: impl Into<String>,
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::new(Repr::Internal {
+            message: message.into(),
+            source,
+        })
+    }
+
+    /// Where the call failed; see [`ErrorKind`].
+    pub fn kind(&self) -> ErrorKind {
+        match self.repr() {
+            Repr::Validation(_) => ErrorKind::Validation,
+            Repr::Encryption { .. } => ErrorKind::Encryption,
+            Repr::Api(_) => ErrorKind::Api,
+            Repr::Signature(_) => ErrorKind::Signature,
+            Repr::InvalidResponse { .. } => ErrorKind::InvalidResponse,
+            Repr::Transport { .. } => ErrorKind::Transport,
+            Repr::Timeout { .. } => ErrorKind::Timeout,
+            Repr::Decryption { .. } => ErrorKind::Decryption,
+            Repr::Config(_) => ErrorKind::Config,
+            Repr::Internal { .. } => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether trying again later can succeed: 429, 5xx, transport failures (other than a
+    /// too-large answer) and timeouts. The client already retried these as its
+    /// [`crate::RetryPolicy`] allows.
+    pub fn is_retryable(&self) -> bool {
+        match self.repr() {
+            Repr::Api(e) => e.is_retryable(),
+            Repr::Transport { kind, .. } => kind.is_retryable(),
+            Repr::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the request can have reached WeChat Pay and been applied although the call
+    /// failed. `false` means it certainly was not (nothing was sent, a 4xx answer, a
+    /// connection never established), or that it was a read, which changes nothing.
+    pub fn may_have_been_applied(&self) -> bool {
+        if self.method().is_some_and(changes_nothing) {
+            return false;
+        }
+        match self.repr() {
+            Repr::Validation(_)
+            | Repr::Encryption { .. }
+            | Repr::Config(_)
+            | Repr::Internal { .. } => false,
+            Repr::Decryption { .. } => true,
+            Repr::Api(e) => e.status >= 500,
+            Repr::Signature(_) | Repr::InvalidResponse { .. } => true,
+            Repr::Transport { kind, .. } => *kind != TransportErrorKind::Connect,
+            Repr::Timeout { .. } => true,
+        }
+    }
+
+    /// Whether this is a timeout (of the call, or of its attempts).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.repr(), Repr::Timeout { .. })
+    }
+
+    /// Whether the answer could not be received ([`ErrorKind::Transport`]).
+    pub fn is_transport(&self) -> bool {
+        matches!(self.repr(), Repr::Transport { .. })
+    }
+
+    /// The HTTP status of the answer, when there was one (for a timeout: of the last failed
+    /// attempt's answer).
+    pub fn status(&self) -> Option<u16> {
+        match self.repr() {
+            Repr::Api(e) => Some(e.status),
+            Repr::Signature(e) => Some(e.status),
+            Repr::InvalidResponse { status, .. } => Some(*status),
+            Repr::Timeout {
+                last: Some(last), ..
+            } => last.status(),
+            _ => None,
+        }
+    }
+
+    /// WeChat Pay's error code (e.g. `PARAM_ERROR`, `NOT_FOUND`), for an error answer whose
+    /// body gave one. As received: escape it before printing it raw ([`Untrusted`]).
+    pub fn code(&self) -> Option<&str> {
+        match self.repr() {
+            Repr::Api(e) if !e.code.is_empty() => Some(&e.code),
+            Repr::Timeout {
+                last: Some(last), ..
+            } => last.code(),
+            _ => None,
+        }
+    }
+
+    /// WeChat Pay's error message, for an error answer (for a body that was not WeChat Pay's
+    /// error JSON, the start of it). As received: escape it before printing it raw.
+    pub fn message(&self) -> Option<&str> {
+        match self.repr() {
+            Repr::Api(e) => Some(&e.message),
+            Repr::Timeout {
+                last: Some(last), ..
+            } => last.message(),
+            _ => None,
+        }
+    }
+
+    /// The `Request-ID` WeChat Pay gave the answer, for its support. As received: escape it
+    /// before printing it raw.
+    pub fn request_id(&self) -> Option<&str> {
+        match self.repr() {
+            Repr::Api(e) => e.request_id.as_deref(),
+            Repr::Signature(e) => e.request_id.as_deref(),
+            Repr::InvalidResponse { request_id, .. } => request_id.as_deref(),
+            Repr::Timeout {
+                last: Some(last), ..
+            } => last.request_id(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP method of the request, when it was sent or tried (`GET` changes nothing).
+    pub fn method(&self) -> Option<&'static str> {
+        match self.repr() {
+            Repr::Signature(e) => Some(e.method),
+            Repr::InvalidResponse { method, .. }
+            | Repr::Transport { method, .. }
+            | Repr::Timeout { method, .. } => Some(method),
+            _ => None,
+        }
+    }
+
+    /// The base URL the last attempt went to (the primary or the backup host), for a
+    /// transport failure (for a timeout: of the last failed attempt).
+    pub fn url(&self) -> Option<&str> {
+        match self.repr() {
+            Repr::Transport { url, .. } => Some(url),
+            Repr::Timeout {
+                last: Some(last), ..
+            } => last.url(),
+            _ => None,
+        }
+    }
+
+    /// How many attempts the call made, for a transport failure or a timeout.
+    pub fn attempts(&self) -> Option<u32> {
+        match self.repr() {
+            Repr::Transport { attempts, .. } | Repr::Timeout { attempts, .. } => Some(*attempts),
+            _ => None,
+        }
+    }
+
+    /// The time spent in the call, for a timeout.
+    pub fn elapsed(&self) -> Option<Duration> {
+        match self.repr() {
+            Repr::Timeout { elapsed, .. } => Some(*elapsed),
+            _ => None,
+        }
+    }
+
+    /// What kind of transport failure this is, for [`ErrorKind::Transport`].
+    pub fn transport_kind(&self) -> Option<TransportErrorKind> {
+        match self.repr() {
+            Repr::Transport { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// The path of the field that did not encrypt or decrypt (e.g. `phone_number`).
+    pub fn field(&self) -> Option<&str> {
+        match self.repr() {
+            Repr::Encryption { field, .. } | Repr::Decryption { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The field that named another resource than the request (e.g. `user_card_code`), when
+    /// an answer verified but was not for this request.
+    pub fn mismatched_field(&self) -> Option<&str> {
+        self.as_signature()?.mismatched_field()
+    }
+
+    /// The error answer, for [`ErrorKind::Api`]: its detail (field, issue, location).
+    pub fn as_api(&self) -> Option<&ApiError> {
+        match self.repr() {
+            Repr::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The verification failure, for [`ErrorKind::Signature`].
+    pub fn as_signature(&self) -> Option<&SignatureError> {
+        match self.repr() {
+            Repr::Signature(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The violations, for [`ErrorKind::Validation`].
+    pub fn as_validation(&self) -> Option<&ValidationError> {
+        match self.repr() {
+            Repr::Validation(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The misconfiguration, for [`ErrorKind::Config`].
+    pub fn as_config(&self) -> Option<&ConfigError> {
+        match self.repr() {
+            Repr::Config(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.repr() {
+            Repr::Validation(_) => f.write_str("invalid request, nothing sent"),
+            Repr::Encryption { field, .. } => {
+                write!(f, "could not encrypt `{field}`, nothing sent")
+            }
+            Repr::Api(e) => fmt::Display::fmt(e, f),
+            Repr::Signature(e) => fmt::Display::fmt(e, f),
+            Repr::InvalidResponse {
+                method,
+                status,
+                request_id,
+                reason,
+            } => write!(
+                f,
+                "WeChat Pay answered {status} but the body is not a valid response ({}){}; {}",
+                Untrusted(reason),
+                request_id_suffix(request_id.as_deref()),
+                consequence(method)
+            ),
+            Repr::Transport {
+                kind,
+                url,
+                attempts,
+                detail,
+                ..
+            } => {
+                write!(
+                    f,
+                    "{kind} at {} after {attempts} attempt(s)",
+                    Untrusted(url)
+                )?;
+                match detail {
+                    Some(detail) => write!(f, ": {}", Untrusted(detail)),
+                    None => Ok(()),
+                }
+            }
+            Repr::Timeout {
+                attempts, elapsed, ..
+            } => write!(f, "timed out after {elapsed:?} and {attempts} attempt(s)"),
+            Repr::Decryption { field, .. } => write!(f, "could not decrypt `{field}`"),
+            Repr::Config(_) => f.write_str("invalid client configuration"),
+            Repr::Internal { message, .. } => {
+                write!(f, "internal error, nothing sent: {message}")
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.repr(), f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self.repr() {
+            Repr::Validation(e) => Some(e),
+            Repr::Encryption { source, .. } | Repr::Decryption { source, .. } => Some(source),
+            Repr::Api(_) | Repr::InvalidResponse { .. } => None,
+            // The same text as the `SignatureError`, so its source rather than itself.
+            Repr::Signature(e) => std::error::Error::source(e),
+            Repr::Transport { source, .. } => source
+                .as_ref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            Repr::Timeout { last, .. } => last
+                .as_ref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            Repr::Config(e) => Some(e),
+            Repr::Internal { source, .. } => source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+        }
+    }
+}
+
+/// An error and its sources on one line (`a: b: c`), each level escaped: for the logs.
+pub(crate) fn chain(error: &Error) -> String {
+    let mut text = Untrusted(&error.to_string()).to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&Untrusted(&cause.to_string()).to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// What an unknown outcome means for a request: a read changed nothing; anything else may
@@ -139,117 +511,6 @@ fn request_id_suffix(request_id: Option<&str>) -> String {
     request_id
         .map(|id| format!(" [Request-ID: {}]", Untrusted(id)))
         .unwrap_or_default()
-}
-
-fn transport_message(
-    attempts: &u32,
-    kind: &TransportErrorKind,
-    url: &str,
-    message: &str,
-) -> String {
-    format!(
-        "{kind} at {} after {attempts} attempt(s): {}",
-        Untrusted(url),
-        Untrusted(message)
-    )
-}
-
-fn last_message(last: Option<&Error>) -> String {
-    last.map(|e| format!("; last failure: {e}"))
-        .unwrap_or_default()
-}
-
-impl Error {
-    /// Whether trying again later can succeed: 429, 5xx, transport failures and timeouts.
-    /// The client already retried these as its [`crate::RetryPolicy`] allows.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Api(e) => e.is_retryable(),
-            Error::Transport { kind, .. } => kind.is_retryable(),
-            Error::Timeout { .. } => true,
-            _ => false,
-        }
-    }
-
-    /// Whether the request can have reached WeChat Pay and been applied although the call
-    /// failed. `false` means it certainly was not (nothing was sent, a 4xx answer, a
-    /// connection never established), or that it was a read, which changes nothing.
-    pub fn may_have_been_applied(&self) -> bool {
-        match self {
-            Error::Transport { method, .. }
-            | Error::Timeout { method, .. }
-            | Error::InvalidResponse { method, .. }
-                if changes_nothing(method) =>
-            {
-                false
-            }
-            Error::Signature(e) if changes_nothing(e.method) => false,
-            Error::Validation(_)
-            | Error::Encryption { .. }
-            | Error::Config(_)
-            | Error::Internal(_) => false,
-            Error::Decryption { .. } => true,
-            Error::Api(e) => e.status >= 500,
-            Error::Signature(_) | Error::InvalidResponse { .. } => true,
-            Error::Transport { kind, .. } => *kind != TransportErrorKind::Connect,
-            Error::Timeout { .. } => true,
-        }
-    }
-
-    /// Whether this is a timeout (of the call, or of its attempts).
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout { .. })
-    }
-
-    /// The HTTP status of the answer, when there was one.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Error::Api(e) => Some(e.status),
-            Error::Signature(e) => Some(e.status),
-            Error::InvalidResponse { status, .. } => Some(*status),
-            Error::Timeout {
-                last: Some(last), ..
-            } => last.status(),
-            _ => None,
-        }
-    }
-
-    /// The `Request-ID` WeChat Pay gave the answer, for its support.
-    pub fn request_id(&self) -> Option<&str> {
-        match self {
-            Error::Api(e) => e.request_id.as_deref(),
-            Error::Signature(e) => e.request_id.as_deref(),
-            Error::InvalidResponse { request_id, .. } => request_id.as_deref(),
-            Error::Timeout {
-                last: Some(last), ..
-            } => last.request_id(),
-            _ => None,
-        }
-    }
-
-    /// The API error, for an error answer.
-    pub fn as_api(&self) -> Option<&ApiError> {
-        match self {
-            Error::Api(e) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// The verification failure, for an answer that failed verification.
-    pub fn as_signature(&self) -> Option<&SignatureError> {
-        match self {
-            Error::Signature(e) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// The violations, for an invalid request.
-    pub fn as_validation(&self) -> Option<&ValidationError> {
-        match self {
-            Error::Validation(e) => Some(e),
-            _ => None,
-        }
-    }
 }
 
 /// An error answer from WeChat Pay: its status and the `code`, `message` and `detail` of its
@@ -417,12 +678,10 @@ impl SignatureError {
 impl fmt::Display for SignatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.cause {
-            SignatureCause::Verify(e) => write!(
-                f,
-                "WeChat Pay's {} answer failed verification ({})",
-                self.status,
-                Untrusted(&e.to_string())
-            )?,
+            // Why is the source (`VerifyError`), not repeated here.
+            SignatureCause::Verify(_) => {
+                write!(f, "WeChat Pay's {} answer failed verification", self.status)?
+            }
             SignatureCause::Mismatch {
                 field,
                 sent,
@@ -457,7 +716,7 @@ impl std::error::Error for SignatureError {
     }
 }
 
-/// What kind of transport failure an [`Error::Transport`] is.
+/// What kind of transport failure an [`ErrorKind::Transport`] error is ([`Error::transport_kind`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
@@ -504,16 +763,16 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
-    /// A key or certificate could not be loaded.
-    #[error("{what}: {source}")]
+    /// A key or certificate could not be loaded (why is the source).
+    #[error("{what}")]
     Key {
         /// Which key, e.g. "the merchant private key (WECHATPAY_PRIVATE_KEY)".
         what: String,
         /// Why (never with key material).
         source: KeyError,
     },
-    /// A file could not be read.
-    #[error("{what}: cannot read {path}: {source}")]
+    /// A file could not be read (why is the source).
+    #[error("{what}: cannot read {path}")]
     File {
         /// Which setting.
         what: String,
@@ -522,7 +781,12 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
-    /// The HTTP client could not be built.
-    #[error("HTTP client: {0}")]
-    Http(String),
+    /// The HTTP client could not be built (why is the source).
+    #[error("the HTTP client could not be built")]
+    Http(#[source] reqwest::Error),
+
+    /// The TLS configuration could not be built (no usable protocol version in the crypto
+    /// provider, or the platform's certificate verifier could not be set up).
+    #[error("the TLS configuration could not be built")]
+    Tls(#[source] rustls::Error),
 }

@@ -36,7 +36,7 @@
 //!
 //! 1. **Validate** the request against every limit of the schema (characters, not bytes;
 //!    Basic Multilingual Plane only; `#RRGGBB`; RFC 3339; enums; the path and query
-//!    parameters). A violation is [`Error::Validation`], listing each with its field path, and
+//!    parameters). A violation is [`ErrorKind::Validation`], listing each with its field path, and
 //!    nothing is sent.
 //! 2. **Encrypt** the sensitive fields (those the schema marks) with WeChat Pay's key (RSAES-OAEP,
 //!    SHA-1), the public key if one is configured, else the newest valid platform certificate;
@@ -49,12 +49,12 @@
 //!    timeout.
 //! 5. A 2xx answer is **verified** over its raw bytes (key chosen by `Wechatpay-Serial`, a
 //!    5-minute window) before anything is parsed: an unverified body is never returned
-//!    ([`Error::Signature`]). Other answers become [`Error::Api`] with status, code, message,
+//!    ([`ErrorKind::Signature`]). Other answers become [`ErrorKind::Api`] with status, code, message,
 //!    detail and Request-ID.
 //! 6. The answer is **bound** to the request: the fields that name the resource on both sides
 //!    ([`models::Endpoint::BOUND_FIELDS`]: `user_card_code`, `card_id`, `brand_id`, `openid` for
 //!    an update) must carry the request's values, or the answer is refused like one that failed
-//!    verification ([`Error::Signature`], [`SignatureError::mismatched_field`]). A signature
+//!    verification ([`ErrorKind::Signature`], [`SignatureError::mismatched_field`]). A signature
 //!    proves WeChat Pay sent the bytes, not that they answer this request: this check is what
 //!    makes an answer replayed within the 5-minute window, or one about another card, harmless.
 //! 7. **Parse** leniently (Smithy's client error correction): unknown fields are ignored,
@@ -87,6 +87,56 @@
 //! A 2xx answer that fails verification, including WeChat Pay's deliberate probe signatures
 //! (`WECHATPAY/SIGNTEST/…`) and a verified answer about another card, is not retried: the request
 //! may have been applied, so read the card back before retrying blindly.
+//!
+//! # Errors
+//!
+//! Every call fails with one type, [`Error`]: opaque (one pointer wide, `Send + Sync`), read
+//! through [`Error::kind`] (an [`ErrorKind`], `#[non_exhaustive]`: match it with a `_` arm) and
+//! accessors: [`Error::status`], [`Error::code`] (WeChat Pay's error code),
+//! [`Error::message`], [`Error::request_id`] (for WeChat Pay's support),
+//! [`Error::is_retryable`] (the client already retried), [`Error::may_have_been_applied`] (read
+//! the card back before trying again), [`Error::is_timeout`], and the detail of each kind
+//! ([`Error::as_api`], [`Error::as_signature`], [`Error::as_validation`], [`Error::field`],
+//! [`Error::transport_kind`], …).
+//!
+//! ```no_run
+//! use wechatpay_card_client::{Client, Error, ErrorKind};
+//! use wechatpay_card_client::models::GetUserCardRequest;
+//!
+//! # async fn run(client: Client, request: GetUserCardRequest) -> Result<(), Error> {
+//! match client.get_user_card(request).await {
+//!     Ok(card) => println!("{:?}", card.user_card_state),
+//!     Err(err) => match err.kind() {
+//!         ErrorKind::Api if err.code() == Some("NOT_FOUND") => println!("no such card"),
+//!         ErrorKind::Validation => eprintln!("fix the request: {}", err.as_validation().unwrap()),
+//!         _ if err.is_retryable() => eprintln!("try again later ({err})"),
+//!         _ => return Err(err),
+//!     },
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! `Display` says what failed at its own level; the cause is [`std::error::Error::source`]
+//! (reqwest's error for a transport failure, the violations of an invalid request, the
+//! configuration error, …), so print the chain to show everything, each part once:
+//!
+//! ```
+//! fn report(error: &dyn std::error::Error) -> String {
+//!     let mut text = error.to_string();
+//!     let mut source = error.source();
+//!     while let Some(cause) = source {
+//!         text = format!("{text}: {cause}");
+//!         source = cause.source();
+//!     }
+//!     text
+//! }
+//! let err = wechatpay_card_client::Client::builder().build().unwrap_err();
+//! assert!(report(&err).starts_with("invalid client configuration: missing "));
+//! ```
+//!
+//! Code that handles errors is tested against the `wechatpay-sandbox` crate's server and its
+//! faults (error answers, bad and probe signatures, lost answers, delays): an `Error` cannot be
+//! built outside this crate.
 //!
 //! # Text from the network
 //!
@@ -130,7 +180,7 @@ pub use builder::{
 pub use client::fuzzing;
 pub use client::{Client, Prepared, Verified};
 pub use endpoints::MAX_PAGE_SIZE;
-pub use error::{ApiError, ConfigError, Error, SignatureError, TransportErrorKind};
+pub use error::{ApiError, ConfigError, Error, ErrorKind, SignatureError, TransportErrorKind};
 pub use escape::Untrusted;
 pub use failover::FailoverPolicy;
 pub use notify::{

@@ -9,13 +9,24 @@ use wechatpay_card_client::models::{
     CardType, CommonFieldFlag, DateInfo, DateType, Timestamp, UpdateUserCardBody,
     UpdateUserCardRequest, UserCard, UserInfo, UserInfoCommonField, UserInfoCustomField,
 };
-use wechatpay_card_client::{Client, ClientBuilder, Error, FailoverPolicy, RetryPolicy};
+use wechatpay_card_client::{Client, ClientBuilder, ErrorKind, FailoverPolicy, RetryPolicy};
 use wechatpay_sandbox::{Faults, Sandbox};
 
 const CARD_ID: &str = "pbLatjvWOibDc5-TBnbUk1pD12o0";
 const CODE: &str = "478515832665";
 const BRAND: &str = "1004";
 const OPENID: &str = "obLatjnx9gnqzS4myYGmLZ7LgLBA";
+
+/// An error and its sources, as a program prints them (`a: b: c`).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
 
 async fn start(faults: Faults) -> Sandbox {
     Sandbox::builder().faults(faults).start().await.unwrap()
@@ -123,10 +134,12 @@ async fn an_invalid_request_sends_nothing() {
     // A plaintext too long to encrypt is caught before sending too, naming the field.
     let long = UpdateUserCardBody::new(BRAND, OPENID).with_phone_number("1".repeat(300));
     let err = client.update_user_card(request(long)).await.unwrap_err();
-    assert!(
-        matches!(&err, Error::Encryption { field, .. } if field == "phone_number"),
+    assert_eq!(
+        (err.kind(), err.field()),
+        (ErrorKind::Encryption, Some("phone_number")),
         "{err}"
     );
+    assert!(!err.may_have_been_applied());
     assert_eq!(sandbox.stats().requests, 0, "the sandbox saw no request");
 }
 
@@ -151,6 +164,9 @@ async fn each_api_error_maps_to_its_error_with_a_request_id() {
         assert_eq!((api.status(), api.code()), (status, code), "{err}");
         assert!(api.request_id().is_some_and(|id| !id.is_empty()));
         assert_eq!(err.request_id(), api.request_id());
+        assert_eq!(err.kind(), ErrorKind::Api);
+        assert_eq!((err.status(), err.code()), (Some(status), Some(code)));
+        assert_eq!(err.message(), Some(api.message()));
         assert!(!err.is_retryable() && !err.may_have_been_applied());
         assert!(err.to_string().contains(code) && err.to_string().contains("Request-ID"));
     }
@@ -526,21 +542,21 @@ async fn a_slow_answer_hits_the_attempt_timeout() {
 async fn a_misconfigured_client_fails_at_build_time() {
     let sandbox = start(Faults::default()).await;
     let err = builder(&sandbox).mchid("").build().unwrap_err();
-    assert!(err.to_string().contains("merchant id"), "{err}");
+    assert!(chain(&err).contains("merchant id"), "{err}");
     let err = Client::builder().mchid("1900000001").build().unwrap_err();
-    assert!(err.to_string().contains("private key"), "{err}");
+    assert!(chain(&err).contains("private key"), "{err}");
     let err = builder(&sandbox)
         .base_url("api.mch.weixin.qq.com")
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("base URL"), "{err}");
+    assert!(chain(&err).contains("base URL"), "{err}");
     let err = builder(&sandbox)
         .private_key_pem("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("merchant private key"), "{err}");
+    assert!(chain(&err).contains("merchant private key"), "{err}");
     assert!(
-        !err.to_string().contains("not a key"),
+        !chain(&err).contains("not a key"),
         "no key material echoed: {err}"
     );
     let err = builder(&sandbox)
@@ -550,11 +566,11 @@ async fn a_misconfigured_client_fails_at_build_time() {
         .build()
         .unwrap_err();
     assert!(
-        err.to_string()
-            .contains("is not the serial of the merchant certificate"),
+        chain(&err).contains("is not the serial of the merchant certificate"),
         "{err}"
     );
-    assert!(matches!(err, Error::Config(_)));
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.as_config().is_some() && !err.may_have_been_applied());
 }
 
 #[tokio::test]
@@ -633,17 +649,16 @@ async fn loads_from_pem_files_and_from_the_environment_in_one_call() {
         .build()
         .unwrap_err();
     assert!(
-        err.to_string().contains("WECHATPAY_PUBLIC_KEY")
-            && err.to_string().contains("/nonexistent"),
+        chain(&err).contains("WECHATPAY_PUBLIC_KEY") && chain(&err).contains("/nonexistent"),
         "{err}"
     );
     let missing = ClientBuilder::new().build().unwrap_err();
-    assert!(missing.to_string().contains("WECHATPAY_MCHID"), "{missing}");
+    assert!(chain(&missing).contains("WECHATPAY_MCHID"), "{missing}");
 }
 
 #[test]
 fn every_missing_setting_is_named_at_once() {
-    let err = ClientBuilder::new().build().unwrap_err().to_string();
+    let err = chain(&ClientBuilder::new().build().unwrap_err());
     for variable in [
         "WECHATPAY_MCHID",
         "WECHATPAY_PRIVATE_KEY",
@@ -653,12 +668,13 @@ fn every_missing_setting_is_named_at_once() {
     ] {
         assert!(err.contains(variable), "{variable} not named: {err}");
     }
-    let err = ClientBuilder::new()
-        .mchid("1900000001")
-        .base_url("x")
-        .build()
-        .unwrap_err()
-        .to_string();
+    let err = chain(
+        &ClientBuilder::new()
+            .mchid("1900000001")
+            .base_url("x")
+            .build()
+            .unwrap_err(),
+    );
     assert!(!err.contains("invalid the"), "{err}");
 }
 
@@ -766,7 +782,7 @@ async fn key_settings_take_pem_text_and_never_echo_key_material() {
         key_pem.replace("-----BEGIN PRIVATE KEY-----", ""),
         format!(" {}", &body[..80]),
     ] {
-        let err = build(not_pem.clone()).unwrap_err().to_string();
+        let err = chain(&build(not_pem.clone()).unwrap_err());
         assert!(err.contains("WECHATPAY_PRIVATE_KEY"), "{err}");
         for line in not_pem.lines().filter(|l| l.len() > 16) {
             assert!(!err.contains(line.trim()), "key material echoed: {err}");
@@ -774,6 +790,6 @@ async fn key_settings_take_pem_text_and_never_echo_key_material() {
         assert!(!err.contains(&body[..40]), "key material echoed: {err}");
     }
     // A file that never ends is refused at a bound, not read until memory runs out.
-    let err = build("/dev/zero".into()).unwrap_err().to_string();
+    let err = chain(&build("/dev/zero".into()).unwrap_err());
     assert!(err.contains("larger than"), "{err}");
 }

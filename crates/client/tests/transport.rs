@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wechatpay_card_client::models::{UpdateUserCardBody, UpdateUserCardRequest};
-use wechatpay_card_client::{Client, Error, RetryPolicy, TransportErrorKind};
+use wechatpay_card_client::{Client, ErrorKind, RetryPolicy, TransportErrorKind};
 
 const MERCHANT_KEY: &str = include_str!("../../signing/tests/fixtures/merchant_key.pkcs8.pem");
 const WECHATPAY_PUB: &str = include_str!("../../signing/tests/fixtures/wechatpay_pub.pem");
@@ -187,14 +187,12 @@ async fn an_answer_larger_than_the_limit_is_an_error_not_a_memory_spike() {
         .update_user_card(request())
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transport {
-                kind: TransportErrorKind::ResponseTooLarge,
-                attempts: 1,
-                ..
-            }
+    assert_eq!(
+        (err.kind(), err.transport_kind(), err.attempts()),
+        (
+            ErrorKind::Transport,
+            Some(TransportErrorKind::ResponseTooLarge),
+            Some(1)
         ),
         "{err}"
     );
@@ -216,14 +214,9 @@ async fn an_answer_larger_than_the_limit_is_an_error_not_a_memory_spike() {
         .update_user_card(request())
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transport {
-                kind: TransportErrorKind::ResponseTooLarge,
-                ..
-            }
-        ),
+    assert_eq!(
+        err.transport_kind(),
+        Some(TransportErrorKind::ResponseTooLarge),
         "{err}"
     );
 }
@@ -276,17 +269,17 @@ async fn a_refused_connection_is_a_connect_error_that_sent_nothing() {
         .update_user_card(request())
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transport {
-                kind: TransportErrorKind::Connect,
-                attempts: 2,
-                ..
-            }
+    assert_eq!(
+        (err.kind(), err.transport_kind(), err.attempts()),
+        (
+            ErrorKind::Transport,
+            Some(TransportErrorKind::Connect),
+            Some(2)
         ),
         "{err}"
     );
+    assert!(err.is_transport() && err.is_retryable());
+    assert_eq!(err.url(), Some(format!("http://{addr}").as_str()));
     assert!(!err.may_have_been_applied());
     assert!(
         err.to_string().contains(&format!("http://{addr}")),

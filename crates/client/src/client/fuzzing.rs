@@ -8,7 +8,7 @@ use crate::Error;
 
 /// What the client makes of one answer read off the wire for `prepared`, as on a call's first
 /// attempt: a 2xx answer is verified (signature over the raw bytes, timestamp), read leniently
-/// and bound to the request; any other becomes [`Error::Api`] from its error body. A
+/// and bound to the request; any other becomes [`ErrorKind::Api`](crate::ErrorKind::Api) from its error body. A
 /// `Retry-After` header is read as for the rate limiter.
 ///
 /// # Errors
