@@ -138,7 +138,7 @@ impl ApiError {
         )
     }
 
-    /// 429 `RATELIMIT_EXCEEDED` (an injected fault).
+    /// 429 `RATELIMIT_EXCEEDED`: an injected fault, or the merchant's token bucket is empty.
     pub(crate) fn rate_limited() -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -155,6 +155,19 @@ impl ApiError {
             format!(
                 "请求频率超过限制 (rate limit exceeded): the sandbox remembers the nonces of at \
                  most {capacity} requests within the 300 s window, retry later"
+            ),
+        )
+    }
+
+    /// 429 `RATELIMIT_EXCEEDED`: the requests-per-second limit keeps `capacity` token buckets,
+    /// none of them full, and the request needs a new one.
+    pub(crate) fn too_many_buckets(capacity: usize) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATELIMIT_EXCEEDED",
+            format!(
+                "请求频率超过限制 (rate limit exceeded): the sandbox keeps at most {capacity} \
+                 rate-limit buckets (merchants × endpoints), none is full, retry later"
             ),
         )
     }
