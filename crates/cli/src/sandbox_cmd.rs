@@ -106,6 +106,11 @@ pub(crate) struct SandboxArgs {
     #[arg(long, value_name = "N", value_parser = rps, help_heading = "Faults")]
     rps: Option<f64>,
 
+    /// Give the 429s of --rps a Retry-After header: the whole seconds until a token is back
+    /// [default: none, as WeChat Pay documents none]
+    #[arg(long, requires = "rps", help_heading = "Faults")]
+    retry_after: bool,
+
     /// Milliseconds added to every answer.
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Faults")]
     latency_ms: u64,
@@ -229,6 +234,7 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<(), Error> {
             seed: args.seed,
         });
     builder = builder
+        .retry_after(args.retry_after)
         .notify_interval(args.notify_interval)
         .notify_retries(args.notify_retries);
     if let Some(url) = &args.notify_url {

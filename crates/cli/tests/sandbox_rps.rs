@@ -28,6 +28,12 @@ fn rps_must_be_a_finite_number_above_zero_and_at_most_a_million() {
         assert!(!stderr.contains("panicked"), "--rps={value}: {stderr}");
         assert!(output.stdout.is_empty(), "--rps={value}");
     }
+    // --retry-after without --rps: a usage error too.
+    let output = Command::new(BIN)
+        .args(["sandbox", "--retry-after"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
     let help = Command::new(BIN)
         .args(["sandbox", "--help"])
         .output()
@@ -38,6 +44,7 @@ fn rps_must_be_a_finite_number_above_zero_and_at_most_a_million() {
         "each endpoint",
         "token bucket",
         "max(1, N)",
+        "--retry-after",
     ] {
         assert!(
             text.contains(words),
@@ -51,7 +58,13 @@ async fn a_merchant_over_the_limit_gets_429_and_the_stats_count_it() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     // A fraction is allowed: 2.5 per second, a bucket of 2.5 tokens (two requests at once).
-    let running = Running::start(&["--state-dir", state.to_str().unwrap(), "--rps", "2.5"]);
+    let running = Running::start(&[
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--rps",
+        "2.5",
+        "--retry-after",
+    ]);
     let env = source_env(&state);
     let key = std::fs::read_to_string(&env["WECHATPAY_PRIVATE_KEY"]).unwrap();
     let signer = MerchantSigner::new(
@@ -87,10 +100,16 @@ async fn a_merchant_over_the_limit_gets_429_and_the_stats_count_it() {
             .await
             .unwrap();
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("Retry-After")
+            .map(|v| v.to_str().unwrap().to_owned());
         let answer: serde_json::Value =
             serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
         if status == 429 {
             assert_eq!(answer["code"], "RATELIMIT_EXCEEDED");
+            // Half a token missing at 2.5 per second: back within a second.
+            assert_eq!(retry_after.as_deref(), Some("1"), "--retry-after");
         }
         statuses.push(status);
     }

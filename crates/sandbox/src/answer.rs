@@ -42,6 +42,9 @@ pub(crate) struct ApiError {
     pub(crate) message: String,
     /// Boxed: an `ApiError` travels in every `Result` of the checks.
     pub(crate) detail: Option<Box<ErrorDetail>>,
+    /// Seconds for a `Retry-After` header (only with the opt-in
+    /// [`SandboxBuilder::retry_after`](crate::SandboxBuilder::retry_after)).
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -51,6 +54,7 @@ impl ApiError {
             code,
             message: message.into(),
             detail: None,
+            retry_after: None,
         }
     }
 
@@ -76,6 +80,7 @@ impl ApiError {
                 issue: Some(issue),
                 location: Some(location.as_str().to_owned()),
             })),
+            retry_after: None,
         }
     }
 
@@ -92,6 +97,7 @@ impl ApiError {
                 issue: Some(issue),
                 location: Some(Location::Header.as_str().to_owned()),
             })),
+            retry_after: None,
         }
     }
 
@@ -114,6 +120,7 @@ impl ApiError {
                 issue: Some(issue.into()),
                 location: Some(Location::Header.as_str().to_owned()),
             })),
+            retry_after: None,
         }
     }
 
@@ -145,6 +152,12 @@ impl ApiError {
             "RATELIMIT_EXCEEDED",
             "请求频率超过限制 (rate limit exceeded), retry later",
         )
+    }
+
+    /// The same error, answered with `Retry-After: secs`.
+    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// 429 `RATELIMIT_EXCEEDED`: the memory of nonces within the window is full.

@@ -175,9 +175,14 @@ fn process(mut call: Call<'_>) -> Result<Done, ApiError> {
             .counters
             .rate_limited
             .fetch_add(1, Ordering::Relaxed);
-        return Err(match refusal {
-            RateRefusal::Empty => ApiError::rate_limited(),
-            RateRefusal::TooManyBuckets => ApiError::too_many_buckets(MAX_RATE_BUCKETS),
+        let (error, retry_after_secs) = match refusal {
+            RateRefusal::Empty { retry_after_secs } => (ApiError::rate_limited(), retry_after_secs),
+            RateRefusal::TooManyBuckets => (ApiError::too_many_buckets(MAX_RATE_BUCKETS), 1),
+        };
+        return Err(if call.shared.retry_after {
+            error.with_retry_after(retry_after_secs)
+        } else {
+            error
         });
     }
     check_headers(&call.parts.headers)?;
@@ -260,7 +265,13 @@ fn answer_error(
     error: &ApiError,
     fault: SignatureFault,
 ) -> Response {
-    signed(shared, error.status, error.body(), request_id, fault)
+    let mut response = signed(shared, error.status, error.body(), request_id, fault);
+    if let Some(secs) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+    response
 }
 
 /// Closes the connection without an answer: the connection's task drops the socket as soon as

@@ -413,6 +413,7 @@ pub struct SandboxBuilder {
     notify_interval: Duration,
     notify_retries: u32,
     apiv3_key: ApiV3KeyText,
+    retry_after: bool,
 }
 
 /// The APIv3 key given, with a `Debug` that shows no key.
@@ -457,6 +458,7 @@ impl Default for SandboxBuilder {
             notify_interval: DEFAULT_NOTIFY_INTERVAL,
             notify_retries: DEFAULT_NOTIFY_RETRIES,
             apiv3_key: ApiV3KeyText::default(),
+            retry_after: false,
         }
     }
 }
@@ -608,6 +610,17 @@ impl SandboxBuilder {
         self
     }
 
+    /// Whether the 429s of the requests-per-second limit ([`Faults::rps_limit`]) carry a
+    /// `Retry-After` header: the whole seconds until the merchant's bucket holds a token again
+    /// (rounded up, 1 to 86,400). Default `false`: WeChat Pay documents no `Retry-After`, so by
+    /// default the sandbox sends none. The random 429s of [`Faults::rate_limit_rate`] and the
+    /// nonce memory's never carry one.
+    #[must_use]
+    pub fn retry_after(mut self, on: bool) -> Self {
+        self.retry_after = on;
+        self
+    }
+
     /// The APIv3 key notifications' resources are encrypted with: 32 bytes, as set in the
     /// merchant platform; default 32 random letters and digits.
     /// [`Sandbox::setting`]`("WECHATPAY_APIV3_KEY")` gives it. Never logged.
@@ -669,6 +682,7 @@ impl SandboxBuilder {
             nonces: nonces::NonceMemory::new(self.nonce_capacity),
             read_timeout: self.read_timeout,
             notifier,
+            retry_after: self.retry_after,
         });
         let listener = bind(self.listen).map_err(|source| SandboxError::Bind {
             addr: self.listen,

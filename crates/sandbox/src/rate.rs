@@ -19,12 +19,15 @@ use std::time::Instant;
 pub const MAX_RPS: f64 = 1e6;
 /// The most token buckets kept (merchants × endpoints).
 pub const MAX_RATE_BUCKETS: usize = 10_000;
+/// The longest wait a `Retry-After` header says: a day.
+pub(crate) const MAX_RETRY_AFTER_SECS: u64 = 86_400;
 
 /// Why a request is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RateRefusal {
-    /// Its bucket has less than one token.
-    Empty,
+    /// Its bucket has less than one token; one is back in this many seconds (rounded up, 1 to
+    /// [`MAX_RETRY_AFTER_SECS`]).
+    Empty { retry_after_secs: u64 },
     /// It needs a new bucket, and [`MAX_RATE_BUCKETS`] are kept, none of them full.
     TooManyBuckets,
 }
@@ -118,7 +121,10 @@ impl RateLimiter {
         {
             bucket.refill(now, rps, capacity);
             if bucket.tokens < 1.0 {
-                return Err(RateRefusal::Empty);
+                let wait = ((1.0 - bucket.tokens) / rps).ceil();
+                // In range, so the conversion neither saturates nor truncates.
+                let retry_after_secs = wait.clamp(1.0, MAX_RETRY_AFTER_SECS as f64) as u64;
+                return Err(RateRefusal::Empty { retry_after_secs });
             }
             bucket.tokens -= 1.0;
             return Ok(());
@@ -187,7 +193,10 @@ mod tests {
         let limiter = RateLimiter::new(Some(5.0));
         let t0 = Instant::now();
         assert_eq!(admitted(&limiter, "m", "Update", t0, 12), 5);
-        assert_eq!(limiter.admit("m", "Update", t0), Err(RateRefusal::Empty));
+        assert!(matches!(
+            limiter.admit("m", "Update", t0),
+            Err(RateRefusal::Empty { .. })
+        ));
         // Another endpoint, another merchant: their own buckets.
         assert_eq!(admitted(&limiter, "m", "Get", t0, 12), 5);
         assert_eq!(admitted(&limiter, "n", "Update", t0, 12), 5);
@@ -203,6 +212,27 @@ mod tests {
         assert_eq!(
             admitted(&limiter, "m", "Update", t0 + Duration::from_secs(60), 12),
             5
+        );
+    }
+
+    #[test]
+    fn a_refusal_says_when_a_token_is_back() {
+        let wait = |rps: f64, after: Duration| {
+            let limiter = RateLimiter::new(Some(rps));
+            let t0 = Instant::now();
+            while limiter.admit("m", "Get", t0).is_ok() {}
+            match limiter.admit("m", "Get", t0 + after) {
+                Err(RateRefusal::Empty { retry_after_secs }) => retry_after_secs,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(wait(5.0, Duration::ZERO), 1);
+        assert_eq!(wait(0.01, Duration::ZERO), 100);
+        assert_eq!(wait(0.01, Duration::from_secs(30)), 70);
+        assert_eq!(wait(0.5, Duration::from_millis(1500)), 1);
+        assert_eq!(
+            wait(f64::MIN_POSITIVE, Duration::ZERO),
+            MAX_RETRY_AFTER_SECS
         );
     }
 
@@ -262,7 +292,10 @@ mod tests {
         );
         // "b" is refilled last: once all are full again, "a" goes first.
         let t1 = t0 + Duration::from_millis(500);
-        assert_eq!(limiter.admit("m", "b", t1), Err(RateRefusal::Empty));
+        assert!(matches!(
+            limiter.admit("m", "b", t1),
+            Err(RateRefusal::Empty { .. })
+        ));
         let t2 = t0 + Duration::from_secs(2);
         assert!(limiter.admit("n", "a", t2).is_ok());
         {

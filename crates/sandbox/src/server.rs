@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     pub(crate) read_timeout: Duration,
     /// The APIv3 key, the notify URL and the deliveries.
     pub(crate) notifier: Notifier,
+    /// Whether the requests-per-second limit's 429s carry `Retry-After`.
+    pub(crate) retry_after: bool,
 }
 
 /// The lowest HTTP status code; [`http::StatusCode`] keeps them from 100 to 999.

@@ -238,3 +238,48 @@ async fn an_rps_limit_out_of_range_is_refused_at_start_and_clamped_at_runtime() 
     });
     assert_eq!(sandbox.faults().rps_limit, None);
 }
+
+#[tokio::test]
+async fn retry_after_is_sent_only_when_asked_for() {
+    // By default: none (WeChat Pay documents none).
+    let (_sandbox, client) = limited(0.01).await;
+    assert_eq!(
+        client.patch(&card_url(), &level_body("金卡")).await.status,
+        200
+    );
+    let answer = client.patch(&card_url(), &level_body("银卡")).await;
+    assert_eq!(answer.status, 429);
+    assert_eq!(answer.header("Retry-After"), None);
+
+    // Opted in: the whole seconds until a token is back (100 s at 0.01 per second; the
+    // milliseconds the request took may make it 99.something, rounded up to 100).
+    let sandbox = builder()
+        .retry_after(true)
+        .faults(Faults {
+            rps_limit: Some(0.01),
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let client = Client::new(&sandbox);
+    assert_eq!(
+        client.patch(&card_url(), &level_body("金卡")).await.status,
+        200
+    );
+    let answer = client.patch(&card_url(), &level_body("银卡")).await;
+    assert_eq!(
+        (answer.status, answer.code().as_str()),
+        (429, "RATELIMIT_EXCEEDED")
+    );
+    let secs: u64 = answer.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=100).contains(&secs), "{secs}");
+    // The random 429 fault never carries one.
+    sandbox.set_faults(Faults {
+        rate_limit_rate: 1.0,
+        ..Faults::default()
+    });
+    let answer = client.patch(&card_url(), &level_body("银卡")).await;
+    assert_eq!(answer.status, 429);
+    assert_eq!(answer.header("Retry-After"), None);
+}
