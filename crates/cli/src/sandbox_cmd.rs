@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use thiserror::Error;
-use wechatpay_sandbox::{Credentials, DEFAULT_MCHID, Faults, Sandbox, SandboxError};
+use wechatpay_sandbox::{Credentials, DEFAULT_MCHID, Faults, MAX_RPS, Sandbox, SandboxError};
 
 /// Run a local WeChat Pay sandbox serving the member-card update endpoint over HTTP.
 ///
@@ -99,9 +99,17 @@ pub(crate) struct SandboxArgs {
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = rate, help_heading = "Faults")]
     rate_limit_rate: f64,
 
-    /// Requests per second answered; those beyond get 429 RATELIMIT_EXCEEDED.
-    #[arg(long, value_name = "N", help_heading = "Faults")]
-    rps: Option<u32>,
+    /// Requests per second each merchant may make to each endpoint (decimals allowed, above 0,
+    /// at most 1000000): a token bucket per merchant and endpoint, holding max(1, N) tokens and
+    /// refilled at N per second. A request takes a token once its signature verifies; with none
+    /// left it gets 429 RATELIMIT_EXCEEDED and changes nothing [default: no limit]
+    #[arg(long, value_name = "N", value_parser = rps, help_heading = "Faults")]
+    rps: Option<f64>,
+
+    /// Give the 429s of --rps a Retry-After header: the whole seconds until a token is back
+    /// [default: none, as WeChat Pay documents none]
+    #[arg(long, requires = "rps", help_heading = "Faults")]
+    retry_after: bool,
 
     /// Milliseconds added to every answer.
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Faults")]
@@ -137,6 +145,20 @@ fn rate(text: &str) -> Result<f64, String> {
         Ok(value)
     } else {
         Err(format!("{value} is not a rate from 0.0 to 1.0"))
+    }
+}
+
+/// A requests-per-second limit: a finite number above 0, at most [`MAX_RPS`]; decimals allowed.
+fn rps(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of requests per second"))?;
+    if value.is_finite() && value > 0.0 && value <= MAX_RPS {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{value} is not a number of requests per second above 0 and at most {MAX_RPS}"
+        ))
     }
 }
 
@@ -212,6 +234,7 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<(), Error> {
             seed: args.seed,
         });
     builder = builder
+        .retry_after(args.retry_after)
         .notify_interval(args.notify_interval)
         .notify_retries(args.notify_retries);
     if let Some(url) = &args.notify_url {
@@ -279,8 +302,8 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<(), Error> {
     let stats = sandbox.stats();
     sandbox.shutdown().await;
     eprintln!(
-        "stopped ({} requests, {} updates applied, {} faults injected)",
-        stats.requests, stats.updates_applied, stats.faults_injected
+        "stopped ({} requests, {} updates applied, {} faults injected, {} over the rate limit)",
+        stats.requests, stats.updates_applied, stats.faults_injected, stats.rate_limited
     );
     Ok(())
 }

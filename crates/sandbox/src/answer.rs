@@ -42,6 +42,9 @@ pub(crate) struct ApiError {
     pub(crate) message: String,
     /// Boxed: an `ApiError` travels in every `Result` of the checks.
     pub(crate) detail: Option<Box<ErrorDetail>>,
+    /// Seconds for a `Retry-After` header (only with the opt-in
+    /// [`SandboxBuilder::retry_after`](crate::SandboxBuilder::retry_after)).
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -51,6 +54,7 @@ impl ApiError {
             code,
             message: message.into(),
             detail: None,
+            retry_after: None,
         }
     }
 
@@ -76,6 +80,7 @@ impl ApiError {
                 issue: Some(issue),
                 location: Some(location.as_str().to_owned()),
             })),
+            retry_after: None,
         }
     }
 
@@ -92,6 +97,7 @@ impl ApiError {
                 issue: Some(issue),
                 location: Some(Location::Header.as_str().to_owned()),
             })),
+            retry_after: None,
         }
     }
 
@@ -114,6 +120,7 @@ impl ApiError {
                 issue: Some(issue.into()),
                 location: Some(Location::Header.as_str().to_owned()),
             })),
+            retry_after: None,
         }
     }
 
@@ -138,13 +145,19 @@ impl ApiError {
         )
     }
 
-    /// 429 `RATELIMIT_EXCEEDED` (an injected fault).
+    /// 429 `RATELIMIT_EXCEEDED`: an injected fault, or the merchant's token bucket is empty.
     pub(crate) fn rate_limited() -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "RATELIMIT_EXCEEDED",
             "请求频率超过限制 (rate limit exceeded), retry later",
         )
+    }
+
+    /// The same error, answered with `Retry-After: secs`.
+    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// 429 `RATELIMIT_EXCEEDED`: the memory of nonces within the window is full.
@@ -155,6 +168,19 @@ impl ApiError {
             format!(
                 "请求频率超过限制 (rate limit exceeded): the sandbox remembers the nonces of at \
                  most {capacity} requests within the 300 s window, retry later"
+            ),
+        )
+    }
+
+    /// 429 `RATELIMIT_EXCEEDED`: the requests-per-second limit keeps `capacity` token buckets,
+    /// none of them full, and the request needs a new one.
+    pub(crate) fn too_many_buckets(capacity: usize) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATELIMIT_EXCEEDED",
+            format!(
+                "请求频率超过限制 (rate limit exceeded): the sandbox keeps at most {capacity} \
+                 rate-limit buckets (merchants × endpoints), none is full, retry later"
             ),
         )
     }

@@ -1,5 +1,5 @@
-//! The shared plumbing of every endpoint, in WeChat Pay's order: faults, routing, the
-//! signature, the headers of the method, the parameters (from the schema), the body (schema,
+//! The shared plumbing of every endpoint, in WeChat Pay's order: routing, faults, the
+//! signature, the merchant's rate limit, the headers of the method, the parameters (from the schema), the body (schema,
 //! decryption); then the endpoint's own handler ([`crate::handlers`]), and the signed answer.
 
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use crate::answer::{self, ApiError, Location};
 use crate::faults::{Draw, SignatureFault};
 use crate::nonces::NonceRefusal;
 use crate::params::{EndpointSpec, NoRoute, Params};
+use crate::rate::{MAX_RATE_BUCKETS, RateRefusal};
 use crate::server::{ConnectionKiller, Shared};
 
 /// The largest request body read: 64 KiB. A larger one is answered 400 `PARAM_ERROR`.
@@ -167,7 +168,23 @@ impl Call<'_> {
 
 /// The checks in WeChat Pay's order, then the endpoint's handler.
 fn process(mut call: Call<'_>) -> Result<Done, ApiError> {
-    authenticate(call.shared, call.parts, call.body)?;
+    let mchid = authenticate(call.shared, call.parts, call.body)?;
+    // Only a verified request spends a token: nobody else can exhaust a merchant's limit.
+    if let Err(refusal) = call.shared.faults.admit(&mchid, &call.spec.name) {
+        call.shared
+            .counters
+            .rate_limited
+            .fetch_add(1, Ordering::Relaxed);
+        let (error, retry_after_secs) = match refusal {
+            RateRefusal::Empty { retry_after_secs } => (ApiError::rate_limited(), retry_after_secs),
+            RateRefusal::TooManyBuckets => (ApiError::too_many_buckets(MAX_RATE_BUCKETS), 1),
+        };
+        return Err(if call.shared.retry_after {
+            error.with_retry_after(retry_after_secs)
+        } else {
+            error
+        });
+    }
     check_headers(&call.parts.headers)?;
     check_method_rules(call.spec, &call.parts.headers, call.body)?;
     call.params = call
@@ -218,7 +235,7 @@ fn count_fault(shared: &Shared) {
 }
 
 fn injected_error(draw: &Draw) -> Option<ApiError> {
-    if draw.over_rps || draw.rate_limited {
+    if draw.rate_limited {
         Some(ApiError::rate_limited())
     } else if draw.fail {
         Some(ApiError::system(
@@ -248,7 +265,13 @@ fn answer_error(
     error: &ApiError,
     fault: SignatureFault,
 ) -> Response {
-    signed(shared, error.status, error.body(), request_id, fault)
+    let mut response = signed(shared, error.status, error.body(), request_id, fault);
+    if let Some(secs) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+    response
 }
 
 /// Closes the connection without an answer: the connection's task drops the socket as soon as
@@ -324,7 +347,8 @@ fn request_target(uri: &http::Uri) -> String {
 /// The merchant's signature: one `Authorization` header of the scheme, for this merchant and
 /// certificate, within 5 minutes, verifying over `METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n` with
 /// the request-target exactly as received, and a nonce not seen within the window (a replay).
-fn authenticate(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<(), ApiError> {
+/// Returns the verified merchant id.
+fn authenticate(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<String, ApiError> {
     let keys = &shared.keys;
     let mut values = parts.headers.get_all(AUTHORIZATION).iter();
     let value = values
@@ -377,7 +401,8 @@ fn authenticate(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<(), ApiEr
                 DEFAULT_WINDOW.as_secs()
             )),
             NonceRefusal::Full => ApiError::too_many_nonces(shared.nonces.capacity()),
-        })
+        })?;
+    Ok(header.mchid().to_owned())
 }
 
 /// A header that breaks the APIv3 rules: 400 `INVALID_REQUEST` naming it.

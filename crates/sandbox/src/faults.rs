@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::SandboxError;
+use crate::rate::{MAX_RPS, RateLimiter, RateRefusal};
 
 /// Which faults the endpoint injects, and how often. All off by default.
 ///
@@ -18,7 +19,7 @@ use crate::SandboxError;
 /// | fault | effect | update applied |
 /// |---|---|---|
 /// | [`latency`](Self::latency) | the answer is delayed by this much (before anything else) | as usual |
-/// | [`rps_limit`](Self::rps_limit) | beyond this many requests in one second: 429 `RATELIMIT_EXCEEDED` | no |
+/// | [`rps_limit`](Self::rps_limit) | a merchant's requests to one endpoint beyond a token bucket of this many per second: 429 `RATELIMIT_EXCEEDED` (decided after the signature check, see below) | no |
 /// | [`rate_limit_rate`](Self::rate_limit_rate) | 429 `RATELIMIT_EXCEEDED` | no |
 /// | [`fail_rate`](Self::fail_rate) | 500 `SYSTEM_ERROR` | no |
 /// | [`drop_rate`](Self::drop_rate) | the connection is closed without an answer | no |
@@ -27,15 +28,30 @@ use crate::SandboxError;
 /// | [`probe_rate`](Self::probe_rate) | the answer's `Wechatpay-Signature` is a WeChat Pay probe, `WECHATPAY/SIGNTEST/…` | as usual |
 ///
 /// Injected 429 and 500 answers are signed like any other answer.
+///
+/// [`rps_limit`](Self::rps_limit) is not drawn: it is a limit, as WeChat Pay's. Each merchant
+/// (the `mchid` of the verified `Authorization`) has a token bucket per endpoint (the schema's
+/// endpoint, e.g. `UpdateUserCard`), holding at most `max(1, rps_limit)` tokens (one second of
+/// burst, as a server counting requests per second allows), full at the start and refilled
+/// continuously at `rps_limit` tokens per second. A request takes a token once its signature has
+/// verified (a request that does not verify spends none of the merchant's tokens) and before the
+/// headers, parameters and body are checked; with none left it is answered 429
+/// `RATELIMIT_EXCEEDED` and nothing is applied. At most [`MAX_RATE_BUCKETS`](crate::MAX_RATE_BUCKETS)
+/// buckets are kept: a new one past the cap replaces the full bucket refilled longest ago (a full
+/// bucket is a new bucket), and when none is full the request is answered 429. Setting the faults
+/// again ([`Sandbox::set_faults`](crate::Sandbox::set_faults)) refills every bucket. These 429s
+/// are counted in [`Stats::rate_limited`](crate::Stats::rate_limited), not as faults.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
     /// Rate of 500 `SYSTEM_ERROR` answers (the update is not applied).
     pub fail_rate: f64,
     /// Rate of 429 `RATELIMIT_EXCEEDED` answers (the update is not applied).
     pub rate_limit_rate: f64,
-    /// At most this many endpoint requests per second (a fixed one-second window); those beyond
-    /// get 429 `RATELIMIT_EXCEEDED`. `Some(0)` refuses every request.
-    pub rps_limit: Option<u32>,
+    /// At most this many requests per second per merchant and per endpoint (a token bucket of
+    /// `max(1, rps_limit)` tokens, see above); those beyond get 429 `RATELIMIT_EXCEEDED`. A
+    /// finite number above 0, at most [`MAX_RPS`](crate::MAX_RPS) (fractions allowed: `0.5` is a
+    /// request every 2 s). `None`: no limit.
+    pub rps_limit: Option<f64>,
     /// Added to every endpoint answer (and to every dropped connection).
     pub latency: Duration,
     /// Rate of connections closed without an answer, the update not applied.
@@ -75,7 +91,8 @@ impl Faults {
         ]
     }
 
-    /// Checks that every rate is a number from 0.0 to 1.0.
+    /// Checks that every rate is a number from 0.0 to 1.0, and the requests per second a finite
+    /// number above 0, at most [`MAX_RPS`].
     pub(crate) fn check(&self) -> Result<(), SandboxError> {
         for (name, rate) in self.rates() {
             if !(0.0..=1.0).contains(&rate) {
@@ -84,11 +101,28 @@ impl Faults {
                 )));
             }
         }
+        if let Some(rps) = self.rps_limit
+            && !valid_rps(rps)
+        {
+            return Err(SandboxError::Faults(format!(
+                "rps_limit is {rps}: requests per second are a finite number above 0, at most \
+                 {MAX_RPS}"
+            )));
+        }
         Ok(())
     }
 
-    /// The same faults with every rate forced into 0.0..=1.0 (NaN counts as 0.0).
+    /// The same faults with every rate forced into 0.0..=1.0 (NaN counts as 0.0), and the
+    /// requests per second into (0, [`MAX_RPS`]]: above it (infinity included) is `MAX_RPS`,
+    /// NaN, 0 or below is no limit.
     fn clamped(mut self) -> Self {
+        self.rps_limit = self.rps_limit.and_then(|rps| {
+            if rps.is_nan() || rps <= 0.0 {
+                None
+            } else {
+                Some(rps.min(MAX_RPS))
+            }
+        });
         for rate in [
             &mut self.fail_rate,
             &mut self.rate_limit_rate,
@@ -107,6 +141,11 @@ impl Faults {
     }
 }
 
+/// Whether `rps` is a limit [`Faults::check`] accepts.
+fn valid_rps(rps: f64) -> bool {
+    rps.is_finite() && rps > 0.0 && rps <= MAX_RPS
+}
+
 /// What happens to the answer's signature.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum SignatureFault {
@@ -123,7 +162,6 @@ pub(crate) enum SignatureFault {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Draw {
     pub(crate) latency: Duration,
-    pub(crate) over_rps: bool,
     pub(crate) rate_limited: bool,
     pub(crate) fail: bool,
     pub(crate) drop: bool,
@@ -134,13 +172,12 @@ pub(crate) struct Draw {
 struct State {
     faults: Faults,
     rng: fastrand::Rng,
-    window_start: Instant,
-    window_count: u32,
 }
 
-/// The faults in force and their random generator.
+/// The faults in force, their random generator, and the requests-per-second limit's buckets.
 pub(crate) struct FaultInjector {
     state: Mutex<State>,
+    limiter: RateLimiter,
 }
 
 fn rng_for(faults: &Faults) -> fastrand::Rng {
@@ -153,23 +190,28 @@ impl FaultInjector {
     pub(crate) fn new(faults: Faults) -> Self {
         let faults = faults.clamped();
         Self {
+            limiter: RateLimiter::new(faults.rps_limit),
             state: Mutex::new(State {
                 rng: rng_for(&faults),
                 faults,
-                window_start: Instant::now(),
-                window_count: 0,
             }),
         }
     }
 
-    /// Replaces the faults; the sequence restarts from the new seed.
+    /// Replaces the faults; the sequence restarts from the new seed, and every token bucket
+    /// is full again.
     pub(crate) fn set(&self, faults: Faults) {
         let faults = faults.clamped();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.rng = rng_for(&faults);
+        self.limiter.set(faults.rps_limit);
         state.faults = faults;
-        state.window_start = Instant::now();
-        state.window_count = 0;
+    }
+
+    /// Takes a token from the bucket of merchant `mchid` (verified) and `endpoint`, or says why
+    /// the request is over the limit.
+    pub(crate) fn admit(&self, mchid: &str, endpoint: &str) -> Result<(), RateRefusal> {
+        self.limiter.admit(mchid, endpoint, Instant::now())
     }
 
     /// The faults in force.
@@ -183,16 +225,6 @@ impl FaultInjector {
     pub(crate) fn draw(&self) -> Draw {
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let state = &mut *guard;
-        let now = Instant::now();
-        if now.duration_since(state.window_start) >= Duration::from_secs(1) {
-            state.window_start = now;
-            state.window_count = 0;
-        }
-        state.window_count = state.window_count.saturating_add(1);
-        let over_rps = state
-            .faults
-            .rps_limit
-            .is_some_and(|limit| state.window_count > limit);
         let faults = &state.faults;
         let rng = &mut state.rng;
         // `f64()` is in [0, 1): a rate of 1.0 always hits, 0.0 never does.
@@ -205,7 +237,6 @@ impl FaultInjector {
         let probe = hit(faults.probe_rate);
         Draw {
             latency: faults.latency,
-            over_rps,
             rate_limited,
             fail,
             drop,
@@ -280,12 +311,51 @@ mod tests {
     }
 
     #[test]
-    fn rps_limit_counts_within_one_second() {
+    fn rps_limits_are_checked_and_clamped() {
+        let with = |rps: f64| Faults {
+            rps_limit: Some(rps),
+            ..Faults::default()
+        };
+        for bad in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -1.0,
+            1e300,
+            MAX_RPS * 2.0,
+        ] {
+            let error = with(bad).check().unwrap_err().to_string();
+            assert!(error.contains("rps_limit"), "{error}");
+        }
+        for good in [f64::MIN_POSITIVE, 0.5, 5.0, MAX_RPS] {
+            assert!(with(good).check().is_ok(), "{good}");
+            assert_eq!(with(good).clamped().rps_limit, Some(good));
+        }
+        assert_eq!(with(f64::NAN).clamped().rps_limit, None);
+        assert_eq!(with(-1.0).clamped().rps_limit, None);
+        assert_eq!(with(0.0).clamped().rps_limit, None);
+        assert_eq!(with(f64::INFINITY).clamped().rps_limit, Some(MAX_RPS));
+        assert_eq!(with(1e300).clamped().rps_limit, Some(MAX_RPS));
+    }
+
+    #[test]
+    fn the_injector_limits_per_merchant_and_endpoint_and_set_refills() {
         let injector = FaultInjector::new(Faults {
-            rps_limit: Some(3),
+            rps_limit: Some(3.0),
             ..Faults::default()
         });
-        let over: Vec<bool> = (0..5).map(|_| injector.draw().over_rps).collect();
-        assert_eq!(over, [false, false, false, true, true]);
+        let admitted = |mchid: &str, endpoint: &str| {
+            (0..5)
+                .filter(|_| injector.admit(mchid, endpoint).is_ok())
+                .count()
+        };
+        // Back to back (a token takes 333 ms to come back; a slow machine may earn one).
+        assert!((3..=4).contains(&admitted("m", "UpdateUserCard")));
+        assert!((3..=4).contains(&admitted("m", "GetUserCard")));
+        injector.set(injector.get());
+        assert!((3..=4).contains(&admitted("m", "UpdateUserCard")));
+        injector.set(Faults::default());
+        assert_eq!(admitted("m", "UpdateUserCard"), 5);
     }
 }

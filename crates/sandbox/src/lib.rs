@@ -83,9 +83,11 @@ mod handlers;
 mod nonces;
 mod notify;
 mod params;
+mod rate;
 mod server;
 mod store;
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,6 +108,7 @@ pub use notify::{
     DEFAULT_NOTIFY_INTERVAL, DEFAULT_NOTIFY_RETRIES, DELIVERY_TIMEOUT, Delivery, EVENT_CREATE,
     EVENT_DELETE, MAX_DELIVERY_RECORDS, UserEvent,
 };
+pub use rate::{MAX_RATE_BUCKETS, MAX_RPS};
 pub use server::{LISTEN_BACKLOG, MAX_CONNECTIONS, MAX_HEAD_BYTES};
 pub use store::default_cards;
 
@@ -113,8 +116,10 @@ use credentials::KeyOptions;
 use server::{Counters, Shared};
 use store::CardStore;
 
-/// The counters of a running sandbox.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+/// The counters of a running sandbox, since it started: [`Sandbox::stats`], and `GET
+/// /_sandbox/stats` as JSON. The test hooks (`/_sandbox/…`) are counted nowhere.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Stats {
     /// Every HTTP request that reached the server: any path, rejected ones included; not the
     /// test hook. (A request the HTTP layer refuses before routing, e.g. a head over
@@ -126,8 +131,22 @@ pub struct Stats {
     /// Queries answered 200 (`GET` one card, `GET` the list).
     pub reads_answered: u64,
     /// Faults that took effect (a request meeting two, e.g. a 500 with a tampered signature,
-    /// counts two).
+    /// counts two). The requests-per-second limit is not a fault: see `rate_limited`.
     pub faults_injected: u64,
+    /// Requests answered 429 `RATELIMIT_EXCEEDED` by the requests-per-second limit
+    /// ([`Faults::rps_limit`]), as opposed to the random 429s of
+    /// [`Faults::rate_limit_rate`] (counted in `faults_injected`).
+    pub rate_limited: u64,
+    /// The answers given, by HTTP status code: every answer to a path outside `/_sandbox/`
+    /// (the endpoints' answers, errors, and the 404s and 405s of unknown paths and methods).
+    /// Not counted: a connection closed without an answer (a dropped-connection fault, a body
+    /// not received in time), and what the HTTP layer answers before routing (431, 400 on
+    /// unparseable HTTP). In JSON the codes are strings: `{"200": 5, "429": 7}`.
+    pub by_status: BTreeMap<u16, u64>,
+    /// When the sandbox started: RFC 3339, +08:00, with milliseconds.
+    pub started_at: String,
+    /// Milliseconds since the sandbox started.
+    pub uptime_ms: u64,
 }
 
 /// A running sandbox. It stops when dropped (connections are cut) or, gracefully, with
@@ -300,13 +319,44 @@ impl Sandbox {
         self.shared.notifier.url()
     }
 
-    /// The counters so far.
+    /// The counters so far (see [`Stats`]; `GET /_sandbox/stats` answers the same as JSON).
+    ///
+    /// ```
+    /// use wechatpay_sandbox::Sandbox;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = Sandbox::builder().start().await?;
+    /// let http = reqwest::Client::builder().no_proxy().build()?;
+    /// // A request without a signature: answered 401 SIGN_ERROR, and counted.
+    /// let url = format!("{}/v3/brand/partner/card-member/user-cards", sandbox.base_url());
+    /// let status = http.get(&url).send().await?.status();
+    /// assert_eq!(status, 401);
+    ///
+    /// let stats = sandbox.stats();
+    /// assert_eq!(stats.requests, 1);
+    /// assert_eq!(stats.by_status.get(&401), Some(&1));
+    /// assert_eq!(stats.by_status.get(&200), None);
+    /// assert_eq!(stats.rate_limited, 0);
+    ///
+    /// // The test hook answers the same counters as JSON, and is not counted itself.
+    /// let hook = format!("{}/_sandbox/stats", sandbox.base_url());
+    /// let json: serde_json::Value = serde_json::from_str(&http.get(&hook).send().await?.text().await?)?;
+    /// assert_eq!(json["by_status"]["401"], 1);
+    /// assert_eq!(json["requests"], 1);
+    /// sandbox.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
     }
 
     /// Replaces the faults in force (e.g. to make the host fail, then recover). The sequence
-    /// restarts from the new seed. Rates outside 0.0..=1.0 are clamped (NaN is 0.0).
+    /// restarts from the new seed, and every token bucket of the requests-per-second limit is
+    /// full again. Rates outside 0.0..=1.0 are clamped (NaN is 0.0); an `rps_limit` above
+    /// [`MAX_RPS`] (infinity included) is `MAX_RPS`, and one that is NaN, 0 or below removes the
+    /// limit.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.faults.set(faults);
     }
@@ -363,6 +413,7 @@ pub struct SandboxBuilder {
     notify_interval: Duration,
     notify_retries: u32,
     apiv3_key: ApiV3KeyText,
+    retry_after: bool,
 }
 
 /// The APIv3 key given, with a `Debug` that shows no key.
@@ -407,6 +458,7 @@ impl Default for SandboxBuilder {
             notify_interval: DEFAULT_NOTIFY_INTERVAL,
             notify_retries: DEFAULT_NOTIFY_RETRIES,
             apiv3_key: ApiV3KeyText::default(),
+            retry_after: false,
         }
     }
 }
@@ -558,6 +610,17 @@ impl SandboxBuilder {
         self
     }
 
+    /// Whether the 429s of the requests-per-second limit ([`Faults::rps_limit`]) carry a
+    /// `Retry-After` header: the whole seconds until the merchant's bucket holds a token again
+    /// (rounded up, 1 to 86,400). Default `false`: WeChat Pay documents no `Retry-After`, so by
+    /// default the sandbox sends none. The random 429s of [`Faults::rate_limit_rate`] and the
+    /// nonce memory's never carry one.
+    #[must_use]
+    pub fn retry_after(mut self, on: bool) -> Self {
+        self.retry_after = on;
+        self
+    }
+
     /// The APIv3 key notifications' resources are encrypted with: 32 bytes, as set in the
     /// merchant platform; default 32 random letters and digits.
     /// [`Sandbox::setting`]`("WECHATPAY_APIV3_KEY")` gives it. Never logged.
@@ -613,12 +676,13 @@ impl SandboxBuilder {
             keys,
             store,
             faults: faults::FaultInjector::new(self.faults),
-            counters: Counters::default(),
+            counters: Counters::new(),
             endpoints: params::Endpoints::from_schema()?,
             request_ids: answer::RequestIds,
             nonces: nonces::NonceMemory::new(self.nonce_capacity),
             read_timeout: self.read_timeout,
             notifier,
+            retry_after: self.retry_after,
         });
         let listener = bind(self.listen).map_err(|source| SandboxError::Bind {
             addr: self.listen,

@@ -1,10 +1,11 @@
 //! The HTTP server: an accept loop serving the axum router on one hyper HTTP/1.1 connection per
 //! socket, so that a handler can have its connection closed without an answer.
 
+use std::collections::BTreeMap;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -58,24 +59,68 @@ pub(crate) struct Shared {
     pub(crate) read_timeout: Duration,
     /// The APIv3 key, the notify URL and the deliveries.
     pub(crate) notifier: Notifier,
+    /// Whether the requests-per-second limit's 429s carry `Retry-After`.
+    pub(crate) retry_after: bool,
 }
 
+/// The lowest HTTP status code; [`http::StatusCode`] keeps them from 100 to 999.
+const FIRST_STATUS: u16 = 100;
+/// How many status codes there can be: one counter each, so that counting is bounded and
+/// lock-free.
+const STATUS_CODES: usize = 900;
+
 /// The [`Stats`] counters.
-#[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) requests: AtomicU64,
     pub(crate) updates_applied: AtomicU64,
     pub(crate) reads_answered: AtomicU64,
     pub(crate) faults_injected: AtomicU64,
+    /// 429s of the requests-per-second limit.
+    pub(crate) rate_limited: AtomicU64,
+    /// Answers by status code, the counter of code `c` at `c - 100`.
+    by_status: Box<[AtomicU64]>,
+    started: Instant,
+    started_at: String,
 }
 
 impl Counters {
+    /// Every counter at zero, started now.
+    pub(crate) fn new() -> Self {
+        Self {
+            requests: AtomicU64::new(0),
+            updates_applied: AtomicU64::new(0),
+            reads_answered: AtomicU64::new(0),
+            faults_injected: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
+            by_status: (0..STATUS_CODES).map(|_| AtomicU64::new(0)).collect(),
+            started: Instant::now(),
+            started_at: crate::handlers::now().to_string(),
+        }
+    }
+
+    /// Counts an answer of the API.
+    pub(crate) fn count_status(&self, status: StatusCode) {
+        let index = usize::from(status.as_u16().saturating_sub(FIRST_STATUS));
+        if let Some(counter) = self.by_status.get(index) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
+        let by_status: BTreeMap<u16, u64> = (FIRST_STATUS..)
+            .zip(self.by_status.iter())
+            .map(|(status, counter)| (status, counter.load(Ordering::Relaxed)))
+            .filter(|(_, count)| *count > 0)
+            .collect();
         Stats {
             requests: self.requests.load(Ordering::Relaxed),
             updates_applied: self.updates_applied.load(Ordering::Relaxed),
             reads_answered: self.reads_answered.load(Ordering::Relaxed),
             faults_injected: self.faults_injected.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            by_status,
+            started_at: self.started_at.clone(),
+            uptime_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -114,7 +159,8 @@ async fn hook_user_cards(State(shared): State<Arc<Shared>>) -> Response {
     answer::plain(StatusCode::OK, body, "")
 }
 
-/// `GET /_sandbox/stats`: the [`Stats`] counters. A test hook.
+/// `GET /_sandbox/stats`: the [`Stats`] counters as JSON (`by_status` keyed by the code as a
+/// string). A test hook.
 async fn hook_stats(State(shared): State<Arc<Shared>>) -> Response {
     let body = serde_json::to_vec(&shared.counters.snapshot()).unwrap_or_default();
     answer::plain(StatusCode::OK, body, "")
@@ -193,11 +239,21 @@ async fn serve_connection(
     let read_timeout = shared.read_timeout;
     let handle = killer.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-        if !request.uri().path().starts_with(HOOK_PREFIX) {
+        let counted = !request.uri().path().starts_with(HOOK_PREFIX);
+        if counted {
             shared.counters.requests.fetch_add(1, Ordering::Relaxed);
         }
         request.extensions_mut().insert(handle.clone());
-        router.clone().oneshot(request.map(Body::new))
+        let answer = router.clone().oneshot(request.map(Body::new));
+        let shared = shared.clone();
+        async move {
+            let response = answer.await?;
+            // A connection closed without an answer never gets here: it is not counted.
+            if counted {
+                shared.counters.count_status(response.status());
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
     });
     let mut builder = http1::Builder::new();
     builder

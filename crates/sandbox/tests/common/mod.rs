@@ -10,7 +10,7 @@ use std::sync::{Mutex, OnceLock};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use wechatpay_sandbox::{Credentials, Sandbox, SandboxBuilder};
+use wechatpay_sandbox::{Credentials, Sandbox, SandboxBuilder, Stats};
 use wechatpay_signing::{
     MerchantSigner, PlatformCertificate, PrivateKey, ResponseHeaders, ResponseVerifier,
     SensitiveEncryptor, VerifyError, WechatPayKeySet, WechatPayPublicKey,
@@ -63,6 +63,17 @@ pub fn credentials() -> Credentials {
             }
         })
         .clone()
+}
+
+/// The counts of [`Stats`] the tests compare: requests, updates applied, reads answered, faults
+/// injected.
+pub fn counters(stats: &Stats) -> (u64, u64, u64, u64) {
+    (
+        stats.requests,
+        stats.updates_applied,
+        stats.reads_answered,
+        stats.faults_injected,
+    )
 }
 
 /// A builder with the shared keys.
