@@ -164,7 +164,7 @@ pub fn builders(spec: &Spec) -> TokenStream {
             required.iter().map(|p| format!("`{}`", p.json_name)).collect::<Vec<_>>().join(", ")
         );
         let builder_fn_doc = format!("A builder for a `{}`: its required fields are named, never positional.", def.name);
-        let build_doc = "The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).";
+        let build_doc = "The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).";
         quote! {
             impl crate::#name {
                 #[doc = #builder_fn_doc]

@@ -203,7 +203,7 @@ impl ImportUserCardByOpenidBodyBuilder {
         self.user_card_code = ::std::option::Option::Some(value.into());
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<
@@ -352,7 +352,7 @@ impl ImportUserCardByPhoneBodyBuilder {
         self.user_card_code = ::std::option::Option::Some(value.into());
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<
@@ -502,7 +502,7 @@ impl ConfirmUserCardBodyBuilder {
         self.user_card_confirm_state = ::std::option::Option::Some(value);
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<crate::ConfirmUserCardBody, crate::ValidationError> {
@@ -704,7 +704,7 @@ impl UserCardBuilder {
         self.modify_time = ::std::option::Option::Some(value);
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<crate::UserCard, crate::ValidationError> {
@@ -846,7 +846,7 @@ impl UserCardListBuilder {
         self.limit = ::std::option::Option::Some(value);
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<crate::UserCardList, crate::ValidationError> {
@@ -1097,7 +1097,7 @@ impl NotificationBuilder {
         self.resource = ::std::option::Option::Some(value);
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<crate::Notification, crate::ValidationError> {
@@ -1221,7 +1221,7 @@ impl NotificationResourceBuilder {
         self.nonce = ::std::option::Option::Some(value.into());
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<crate::NotificationResource, crate::ValidationError> {
