@@ -85,9 +85,9 @@ fn run<R: EndpointRequest>(request: R, status: u16, headers: http::HeaderMap, bo
 
 fn body_of<
     T: serde::de::DeserializeOwned
-        + wechatpay_card_client::models::LenientDeserialize
+        + wechatpay_card_client::models::runtime::LenientDeserialize
         + wechatpay_card_client::models::Validate
-        + wechatpay_card_client::models::StrictFields,
+        + wechatpay_card_client::models::runtime::StrictFields,
 >(
     json: &str,
 ) -> T {

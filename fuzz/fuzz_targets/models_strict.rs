@@ -16,9 +16,9 @@ use wechatpay_card_models::{
 
 fn strict<T>(json: &[u8])
 where
-    T: wechatpay_card_models::LenientDeserialize
+    T: wechatpay_card_models::runtime::LenientDeserialize
         + Validate
-        + wechatpay_card_models::StrictFields
+        + wechatpay_card_models::runtime::StrictFields
         + serde::Serialize,
 {
     match from_json_strict::<T>(json) {
@@ -36,7 +36,7 @@ where
     }
 }
 
-fn lenient<T: wechatpay_card_models::LenientDeserialize>(json: &[u8]) {
+fn lenient<T: wechatpay_card_models::runtime::LenientDeserialize>(json: &[u8]) {
     if let Ok(read) = from_json_lenient::<T>(json) {
         let _ = read.corrections.iter().map(ToString::to_string).count();
     }
@@ -52,7 +52,7 @@ fn text(map: &Map<String, Value>, name: &str) -> Option<String> {
 
 fn body<T>(map: &Map<String, Value>) -> Option<T>
 where
-    T: wechatpay_card_models::LenientDeserialize + Validate + wechatpay_card_models::StrictFields,
+    T: wechatpay_card_models::runtime::LenientDeserialize + Validate + wechatpay_card_models::runtime::StrictFields,
 {
     let json = serde_json::to_vec(map.get("body")?).ok()?;
     from_json_strict(&json).ok()

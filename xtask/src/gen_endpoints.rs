@@ -88,7 +88,7 @@ impl Param<'_> {
                     None => quote!(::std::option::Option::None),
                 };
                 let (min, max) = (opt(minimum), opt(maximum));
-                quote!(v.check_integer(*value, &crate::IntegerRules { minimum: #min, maximum: #max });)
+                quote!(v.check_integer(*value, &crate::__private::IntegerRules { minimum: #min, maximum: #max });)
             }
             ParamTy::Enum(_) => quote!(v.check_enum(value);),
         }
@@ -274,7 +274,7 @@ fn endpoint(
             }
         });
     let bound_fallback = if has_body {
-        quote!(crate::StringFields::string_field(&self.body, name))
+        quote!(crate::runtime::StringFields::string_field(&self.body, name))
     } else {
         quote!(::std::option::Option::None)
     };
@@ -456,9 +456,9 @@ fn endpoint(
         }
     };
     let validator = if builder_checks.is_empty() && !has_body {
-        quote!(let v = crate::Validator::new();)
+        quote!(let v = crate::__private::Validator::new();)
     } else {
-        quote!(let mut v = crate::Validator::new();)
+        quote!(let mut v = crate::__private::Validator::new();)
     };
     let mut required_list: Vec<String> = params
         .iter()
@@ -565,7 +565,7 @@ fn endpoint(
         }
 
         impl crate::Validate for #request {
-            fn validate_into(&self, #v_param: &mut crate::Validator) {
+            fn validate_into(&self, #v_param: &mut crate::__private::Validator) {
                 #( #checks )*
                 #body_check
             }

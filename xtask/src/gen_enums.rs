@@ -53,7 +53,7 @@ pub fn generate(spec: &Spec) -> TokenStream {
                 }
             }
 
-            impl crate::OpenEnum for #name {
+            impl crate::runtime::OpenEnum for #name {
                 const KNOWN_VALUES: &'static [&'static str] = &[ #( #wires ),* ];
 
                 fn as_str(&self) -> &str {

@@ -34,7 +34,7 @@ fn is_option(p: &Prop) -> bool {
     !p.required && !matches!(p.ty, Ty::Array { .. })
 }
 
-fn structs(spec: &Spec) -> impl Iterator<Item = (&Def, &StructDef)> {
+pub fn structs(spec: &Spec) -> impl Iterator<Item = (&Def, &StructDef)> {
     spec.defs.iter().filter_map(|d| match &d.kind {
         DefKind::Struct(s) => Some((d, s)),
         DefKind::Enum(_) => None,
@@ -46,21 +46,11 @@ fn structs(spec: &Spec) -> impl Iterator<Item = (&Def, &StructDef)> {
 const MAX_POSITIONAL: usize = 2;
 
 /// `new(required…)` (or a builder, past [`MAX_POSITIONAL`] required fields) and
-/// `with_…(optional)` for every type a request body is made of.
-pub fn builders(spec: &Spec) -> Result<TokenStream, String> {
-    let mut request_types: Vec<&str> = Vec::new();
-    for body in spec
-        .endpoints
-        .iter()
-        .filter_map(|ep| ep.request_body.as_ref())
-    {
-        for name in spec.reachable_from(body.target()?) {
-            if !request_types.contains(&name) {
-                request_types.push(name);
-            }
-        }
-    }
-    let impls = structs(spec).filter(|(d, _)| request_types.contains(&d.name.as_str())).map(|(def, s)| {
+/// `with_…(optional)` for every type of the schema: request bodies and answers alike, since
+/// the types are `#[non_exhaustive]` and a struct literal does not compile outside the crate.
+/// (The sandbox builds answers, and tests build both.)
+pub fn builders(spec: &Spec) -> TokenStream {
+    let impls = structs(spec).map(|(def, s)| {
         let name = format_ident!("{}", def.name);
         let required: Vec<&Prop> = s.props.iter().filter(|p| p.required).collect();
         let args = required.iter().map(|p| {
@@ -174,7 +164,7 @@ pub fn builders(spec: &Spec) -> Result<TokenStream, String> {
             required.iter().map(|p| format!("`{}`", p.json_name)).collect::<Vec<_>>().join(", ")
         );
         let builder_fn_doc = format!("A builder for a `{}`: its required fields are named, never positional.", def.name);
-        let build_doc = "The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).";
+        let build_doc = "The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).";
         quote! {
             impl crate::#name {
                 #[doc = #builder_fn_doc]
@@ -196,7 +186,7 @@ pub fn builders(spec: &Spec) -> Result<TokenStream, String> {
 
                 #[doc = #build_doc]
                 pub fn build(self) -> ::std::result::Result<crate::#name, crate::ValidationError> {
-                    let mut v = crate::Validator::new();
+                    let mut v = crate::__private::Validator::new();
                     #( #missing_checks )*
                     if let ( #( ::std::option::Option::Some(#req_idents), )* ) = ( #( self.#req_idents, )* ) {
                         v.finish()?;
@@ -210,7 +200,7 @@ pub fn builders(spec: &Spec) -> Result<TokenStream, String> {
             }
         }
     });
-    Ok(quote!( #( #impls )* ))
+    quote!( #( #impls )* )
 }
 
 fn param_type(ty: &Ty) -> TokenStream {
@@ -259,7 +249,7 @@ fn string_rules(rules: &StringRules, owner: &str, field: &str) -> TokenStream {
         Some(StringFormat::Uri) => quote!(::std::option::Option::Some(crate::Format::Uri)),
         None => quote!(::std::option::Option::None),
     };
-    quote!(&crate::StringRules { min_length: #min, max_length: #max, pattern: #pattern, format: #format })
+    quote!(&crate::__private::StringRules { min_length: #min, max_length: #max, pattern: #pattern, format: #format })
 }
 
 /// The statements that check `value` (a reference to a value of `ty`) at the current path.
@@ -285,7 +275,7 @@ fn check_value(spec: &Spec, ty: &Ty, value: TokenStream, owner: &str, field: &st
                 None => quote!(::std::option::Option::None),
             };
             let (min, max) = (opt(rules.minimum), opt(rules.maximum));
-            quote!(v.check_integer(*#value, &crate::IntegerRules { minimum: #min, maximum: #max });)
+            quote!(v.check_integer(*#value, &crate::__private::IntegerRules { minimum: #min, maximum: #max });)
         }
         Ty::Ref(name) if spec.struct_def(name).is_some() => {
             quote!(crate::Validate::validate_into(#value, v);)
@@ -324,7 +314,7 @@ fn patterns(owner: &str, field: &str, ty: &Ty, out: &mut Vec<TokenStream>) {
             let doc = format!("The `pattern` of `{owner}.{field}`.");
             out.push(quote! {
                 #[doc = #doc]
-                static #s: crate::Pattern = crate::Pattern::new(#p);
+                static #s: crate::__private::Pattern = crate::__private::Pattern::new(#p);
             });
         }
         Ty::Array { items, .. } => patterns(owner, field, items, out),
@@ -364,7 +354,7 @@ pub fn validate(spec: &Spec) -> TokenStream {
             });
             quote! {
                 impl crate::Validate for crate::#name {
-                    fn validate_into(&self, v: &mut crate::Validator) {
+                    fn validate_into(&self, v: &mut crate::__private::Validator) {
                         #( #checks )*
                     }
                 }
@@ -383,15 +373,15 @@ pub fn sensitive(spec: &Spec) -> TokenStream {
         let jsons: Vec<&str> = props.iter().map(|p| p.json_name.as_str()).collect();
         let (path, f) = if props.is_empty() { (quote!(_path), quote!(_f)) } else { (quote!(path), quote!(f)) };
         quote! {
-            impl crate::SensitiveFields for crate::#name {
+            impl crate::runtime::SensitiveFields for crate::#name {
                 fn walk_sensitive_mut<E>(
                     &mut self,
-                    #path: &mut crate::FieldPath,
-                    #f: &mut dyn FnMut(&crate::FieldPath, &mut crate::SensitiveString) -> ::std::result::Result<(), E>,
+                    #path: &mut crate::runtime::FieldPath,
+                    #f: &mut dyn FnMut(&crate::runtime::FieldPath, &mut crate::SensitiveString) -> ::std::result::Result<(), E>,
                 ) -> ::std::result::Result<(), E> {
                     #(
                         let mark = path.push_field(#jsons);
-                        crate::SensitiveFields::walk_sensitive_mut(&mut self.#idents, path, f)?;
+                        crate::runtime::SensitiveFields::walk_sensitive_mut(&mut self.#idents, path, f)?;
                         path.truncate(mark);
                     )*
                     Ok(())
@@ -399,12 +389,12 @@ pub fn sensitive(spec: &Spec) -> TokenStream {
 
                 fn walk_sensitive(
                     &self,
-                    #path: &mut crate::FieldPath,
-                    #f: &mut dyn FnMut(&crate::FieldPath, &crate::SensitiveString),
+                    #path: &mut crate::runtime::FieldPath,
+                    #f: &mut dyn FnMut(&crate::runtime::FieldPath, &crate::SensitiveString),
                 ) {
                     #(
                         let mark = path.push_field(#jsons);
-                        crate::SensitiveFields::walk_sensitive(&self.#idents, path, f);
+                        crate::runtime::SensitiveFields::walk_sensitive(&self.#idents, path, f);
                         path.truncate(mark);
                     )*
                 }
@@ -437,7 +427,7 @@ pub fn strict(spec: &Spec) -> TokenStream {
             quote! {
                 #json => {
                     let mark = v.enter_field(key);
-                    <#ty as crate::StrictFields>::unknown_fields(child, v);
+                    <#ty as crate::runtime::StrictFields>::unknown_fields(child, v);
                     v.leave(mark);
                 }
             }
@@ -477,8 +467,8 @@ pub fn strict(spec: &Spec) -> TokenStream {
             }
         };
         quote! {
-            impl crate::StrictFields for crate::#name {
-                fn unknown_fields(#value: &::serde_json::Value, #v: &mut crate::Validator) {
+            impl crate::runtime::StrictFields for crate::#name {
+                fn unknown_fields(#value: &::serde_json::Value, #v: &mut crate::__private::Validator) {
                     #body
                 }
             }
@@ -516,12 +506,12 @@ pub fn lenient(spec: &Spec) -> TokenStream {
         let name = format_ident!("{}", def.name);
         match &def.kind {
             DefKind::Enum(_) => quote! {
-                impl crate::LenientDeserialize for crate::#name {
+                impl crate::runtime::LenientDeserialize for crate::#name {
                     fn read_lenient(
                         value: ::serde_json::Value,
-                        v: &mut crate::Validator,
+                        v: &mut crate::__private::Validator,
                     ) -> ::std::option::Option<Self> {
-                        <::std::string::String as crate::LenientDeserialize>::read_lenient(value, v)
+                        <::std::string::String as crate::runtime::LenientDeserialize>::read_lenient(value, v)
                             .map(Self::from)
                     }
 
@@ -546,7 +536,7 @@ pub fn lenient(spec: &Spec) -> TokenStream {
                 let zeros = s.props.iter().map(|p| {
                     let ident = format_ident!("{}", p.rust_name);
                     if p.required {
-                        quote!(#ident: crate::LenientDeserialize::zero(),)
+                        quote!(#ident: crate::runtime::LenientDeserialize::zero(),)
                     } else if is_option(p) {
                         quote!(#ident: ::std::option::Option::None,)
                     } else {
@@ -559,10 +549,10 @@ pub fn lenient(spec: &Spec) -> TokenStream {
                     (quote!(mut map), quote!(v))
                 };
                 quote! {
-                    impl crate::LenientDeserialize for crate::#name {
+                    impl crate::runtime::LenientDeserialize for crate::#name {
                         fn read_lenient(
                             value: ::serde_json::Value,
-                            v: &mut crate::Validator,
+                            v: &mut crate::__private::Validator,
                         ) -> ::std::option::Option<Self> {
                             let #map = crate::lenient::object(value, #v)?;
                             ::std::option::Option::Some(Self { #( #reads )* })
@@ -611,7 +601,7 @@ pub fn string_fields(spec: &Spec) -> TokenStream {
             }
         };
         quote! {
-            impl crate::StringFields for crate::#name {
+            impl crate::runtime::StringFields for crate::#name {
                 fn string_field(&self, name: &str) -> ::std::option::Option<&str> {
                     #body
                 }

@@ -193,7 +193,7 @@ fn render(source: &str, text: &str) -> Result<Vec<(String, String)>, String> {
         ),
         (
             "builders.rs",
-            format(gen_impls::builders(&spec)?, "builders")?,
+            format(gen_impls::builders(&spec), "builders")?,
         ),
         (
             "validate.rs",
@@ -285,9 +285,11 @@ fn endpoint_table(spec: &spec::Spec) -> String {
     out
 }
 
-/// prettyplease, with a space after `///` (typify writes doc attributes without one).
+/// prettyplease, with a space after `///` (typify writes doc attributes without one), every
+/// `pub struct` made `#[non_exhaustive]` first (see [`non_exhaustive`]).
 fn unparse(mut file: syn::File) -> String {
     use syn::visit_mut::VisitMut;
+    non_exhaustive(&mut file);
     struct DocSpace;
     impl VisitMut for DocSpace {
         fn visit_attribute_mut(&mut self, attr: &mut syn::Attribute) {
@@ -307,6 +309,26 @@ fn unparse(mut file: syn::File) -> String {
     }
     DocSpace.visit_file_mut(&mut file);
     prettyplease::unparse(&file)
+}
+
+/// Marks every public struct of a generated file `#[non_exhaustive]`: the data types (typify's),
+/// the request types, the endpoint descriptors and the builders. A field the schema gains is then
+/// not a breaking change: outside the models crate a value is made with its generated `new`,
+/// `builder()` or `Default`, never a struct literal, and destructured with `..`.
+fn non_exhaustive(file: &mut syn::File) {
+    for item in &mut file.items {
+        let syn::Item::Struct(item) = item else {
+            continue;
+        };
+        let public = matches!(item.vis, syn::Visibility::Public(_));
+        let marked = item
+            .attrs
+            .iter()
+            .any(|a| a.path().is_ident("non_exhaustive"));
+        if public && !marked {
+            item.attrs.push(syn::parse_quote!(#[non_exhaustive]));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -623,8 +645,87 @@ mod tests {
                 && update.contains("const RATE_LIMIT: ::std::option::Option<crate::RateLimit> = ::std::option::Option::None;"),
             "{update}"
         );
-        // The body-less endpoints get no body builders.
-        assert!(!file(&files, "builders.rs").contains("impl crate::UserCardList "));
+    }
+
+    #[test]
+    fn every_generated_struct_is_non_exhaustive() {
+        for (name, contents) in render_value(&schema()).unwrap() {
+            if !name.ends_with(".rs") {
+                continue;
+            }
+            let lines: Vec<&str> = contents.lines().collect();
+            for (at, line) in lines.iter().enumerate() {
+                if !line.starts_with("pub struct ") {
+                    continue;
+                }
+                // The attributes right above it (docs and derives may sit between).
+                let attrs = lines[..at]
+                    .iter()
+                    .rev()
+                    .take_while(|l| l.starts_with("#[") || l.starts_with("///"));
+                assert!(
+                    attrs.clone().any(|l| *l == "#[non_exhaustive]"),
+                    "{name}: `{line}` is not #[non_exhaustive]"
+                );
+            }
+        }
+        // A struct that a later generator step adds is caught too: the mark is put on the
+        // output, not on each template.
+        let mut file: syn::File = syn::parse_quote! {
+            pub struct Added { pub a: u8 }
+            struct Private;
+        };
+        non_exhaustive(&mut file);
+        let text = prettyplease::unparse(&file);
+        assert!(
+            text.contains("#[non_exhaustive]\npub struct Added")
+                && !text.contains("#[non_exhaustive]\nstruct Private"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_schema_type_can_be_built() {
+        let schema = schema();
+        let files = render_value(&schema).unwrap();
+        let builders = file(&files, "builders.rs");
+        let spec = spec::parse(SCHEMA, &serde_json::to_string(&schema).unwrap()).unwrap();
+        for (def, s) in gen_impls::structs(&spec) {
+            let name = &def.name;
+            let required = s.props.iter().filter(|p| p.required).count();
+            let constructor = item(builders, &format!("impl crate::{name} "));
+            if required <= 2 {
+                assert!(constructor.contains("pub fn new("), "{name}: {constructor}");
+            } else {
+                assert!(
+                    constructor.contains(&format!("pub fn builder() -> {name}Builder")),
+                    "{name}: {constructor}"
+                );
+                let builder = item(builders, &format!("impl {name}Builder "));
+                // build() reports each required field left out, by its JSON name.
+                for p in s.props.iter().filter(|p| p.required) {
+                    assert!(
+                        builder.contains(&format!("v.enter_field(\"{}\");", p.json_name)),
+                        "{name}.{}: {builder}",
+                        p.json_name
+                    );
+                }
+            }
+            for p in s.props.iter().filter(|p| !p.required) {
+                let setter = format!("pub fn with_{}(", p.rust_name.trim_end_matches('_'));
+                assert!(constructor.contains(&setter), "{name}: no {setter}");
+            }
+        }
+        // The answers too, not only what a request body is made of.
+        for name in [
+            "UserCard",
+            "UserCardList",
+            "ErrorResponse",
+            "Notification",
+            "UserCardEvent",
+        ] {
+            assert!(builders.contains(&format!("impl crate::{name} ")), "{name}");
+        }
     }
 
     #[test]
@@ -781,25 +882,27 @@ mod tests {
         ] {
             assert!(
                 lenient.contains(&format!(
-                    "impl crate::LenientDeserialize for crate::{name} "
+                    "impl crate::runtime::LenientDeserialize for crate::{name} "
                 )),
                 "{name}"
             );
             assert!(
-                strings.contains(&format!("impl crate::StringFields for crate::{name} ")),
+                strings.contains(&format!(
+                    "impl crate::runtime::StringFields for crate::{name} "
+                )),
                 "{name}"
             );
         }
-        assert!(lenient.contains("impl crate::LenientDeserialize for crate::CardType "));
+        assert!(lenient.contains("impl crate::runtime::LenientDeserialize for crate::CardType "));
         // Required in the answer, optional in the request.
         let lenient = [
             item(
                 lenient,
-                "impl crate::LenientDeserialize for crate::UpdateUserCardBody ",
+                "impl crate::runtime::LenientDeserialize for crate::UpdateUserCardBody ",
             ),
             item(
                 lenient,
-                "impl crate::LenientDeserialize for crate::UserCard ",
+                "impl crate::runtime::LenientDeserialize for crate::UserCard ",
             ),
         ]
         .concat();

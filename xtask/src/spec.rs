@@ -303,33 +303,6 @@ impl Spec {
             _ => false,
         }
     }
-
-    /// The definitions reachable from `root` (itself included), in file order.
-    pub fn reachable_from(&self, root: &str) -> Vec<&str> {
-        let mut seen = vec![root.to_string()];
-        let mut stack = vec![root.to_string()];
-        while let Some(name) = stack.pop() {
-            if let Some(s) = self.struct_def(&name) {
-                for p in &s.props {
-                    let mut ty = &p.ty;
-                    while let Ty::Array { items, .. } = ty {
-                        ty = items;
-                    }
-                    if let Ty::Ref(target) = ty
-                        && !seen.contains(target)
-                    {
-                        seen.push(target.clone());
-                        stack.push(target.clone());
-                    }
-                }
-            }
-        }
-        self.defs
-            .iter()
-            .map(|d| d.name.as_str())
-            .filter(|n| seen.iter().any(|s| s == n))
-            .collect()
-    }
 }
 
 /// A string read as text: not encrypted, not a time (what `StringFields` gives access to).

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde::Serialize;
+use wechatpay_card_client::models::runtime::SensitiveFields;
 use wechatpay_card_client::models::{
     CommonFieldFlag, ConfirmUserCardBody, ConfirmUserCardRequest, DateInfo, DateType, Endpoint,
     EndpointRequest, GetUserCardRequest, ImportUserCardByPhoneBody, ImportUserCardByPhoneRequest,
-    InvalidateUserCardBody, InvalidateUserCardRequest, ListUserCardsRequest, SensitiveFields,
-    Timestamp, UpdateUserCardBody, UpdateUserCardRequest, UserCardConfirmState, UserInfo,
-    UserInfoCommonField, UserInfoCustomField,
+    InvalidateUserCardBody, InvalidateUserCardRequest, ListUserCardsRequest, Timestamp,
+    UpdateUserCardBody, UpdateUserCardRequest, UserCardConfirmState, UserInfo, UserInfoCommonField,
+    UserInfoCustomField,
 };
 use wechatpay_card_client::notify::{CardEvent, NotificationReceiver, answer};
 use wechatpay_card_client::signing::{ApiV3Key, MerchantSigner, PrivateKey};

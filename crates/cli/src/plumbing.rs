@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
+use wechatpay_card_client::models::runtime::{LenientDeserialize, StrictFields};
 use wechatpay_card_client::models::{
-    LenientDeserialize, StrictFields, UserCard, Validate, ValidationError, Violation,
-    from_json_strict,
+    UserCard, Validate, ValidationError, Violation, from_json_strict,
 };
 use wechatpay_card_client::{Client, Untrusted, Verified};
 

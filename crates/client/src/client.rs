@@ -7,10 +7,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tracing::{Instrument, field};
-use wechatpay_card_models::{
-    Correction, Endpoint, EndpointRequest, ErrorResponse, LenientDeserialize, SensitiveFields,
-    StringFields,
-};
+use wechatpay_card_models::runtime::{LenientDeserialize, SensitiveFields, StringFields};
+use wechatpay_card_models::{Correction, Endpoint, EndpointRequest, ErrorResponse};
 use wechatpay_signing::{MerchantSigner, ResponseHeaders, ResponseVerifier, WechatPayKeySet};
 
 use crate::error::{

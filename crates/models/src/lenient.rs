@@ -12,7 +12,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::{Rule, SensitiveString, Timestamp, Validator, Violation};
+use crate::__private::Validator;
+use crate::{Rule, SensitiveString, Timestamp, Violation};
 
 /// A value read leniently, and what had to be corrected to read it.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,14 +110,16 @@ pub trait LenientDeserialize: Sized {
     }
 
     /// Reads `value`, recording in `v` (at its current path) each field it had to correct.
-    /// `None`, with the reason recorded, when `value` is not of this type at all.
+    /// `None`, with the reason recorded, when `value` is not of this type at all. For the
+    /// generated code: call [`LenientDeserialize::from_json_lenient`].
+    #[doc(hidden)]
     fn read_lenient(value: Value, v: &mut Validator) -> Option<Self>;
 
     /// The neutral value filled in for a required field that is missing or unusable.
     fn zero() -> Self;
 }
 
-/// Reads `bytes` leniently into `T`: see [`LenientDeserialize`].
+/// Reads `bytes` leniently into `T`: see [`LenientDeserialize`](crate::runtime::LenientDeserialize).
 pub fn from_json_lenient<T: LenientDeserialize>(
     bytes: &[u8],
 ) -> Result<Lenient<T>, serde_json::Error> {

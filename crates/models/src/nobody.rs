@@ -5,8 +5,9 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 
-use crate::{FieldPath, LenientDeserialize, SensitiveFields, SensitiveString, StrictFields};
-use crate::{StringFields, Validate, Validator};
+use crate::__private::Validator;
+use crate::runtime::{FieldPath, LenientDeserialize, SensitiveFields, StrictFields, StringFields};
+use crate::{SensitiveString, Validate};
 
 /// The body of an endpoint without one ([`crate::Endpoint::HAS_BODY`] is `false`). It has every
 /// trait a body has, so code written against [`crate::Endpoint`] works for it; a client sends

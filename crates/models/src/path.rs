@@ -8,7 +8,7 @@ use std::fmt;
 /// return a [`Mark`] that [`FieldPath::truncate`] goes back to, so one buffer serves a whole walk.
 ///
 /// ```
-/// use wechatpay_card_models::FieldPath;
+/// use wechatpay_card_models::runtime::FieldPath;
 ///
 /// let mut path = FieldPath::root();
 /// let mark = path.push_field("user_information");

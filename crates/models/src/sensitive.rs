@@ -4,7 +4,7 @@ use std::fmt;
 
 use zeroize::Zeroize;
 
-use crate::FieldPath;
+use crate::runtime::FieldPath;
 
 /// A string that must not be seen: a phone number, a form value the user filled in.
 ///
@@ -143,9 +143,8 @@ impl serde::de::Visitor<'_> for SensitiveVisitor {
 /// response's; the sandbox does the reverse.
 ///
 /// ```
-/// use wechatpay_card_models::{
-///     SensitiveFields, UpdateUserCardBody, UserInfo, UserInfoCustomField,
-/// };
+/// use wechatpay_card_models::runtime::SensitiveFields;
+/// use wechatpay_card_models::{UpdateUserCardBody, UserInfo, UserInfoCustomField};
 ///
 /// let mut body = UpdateUserCardBody::new("1004", "obLatjnx9gnqzS4myYGmLZ7LgLBA")
 ///     .with_phone_number("13800138000")

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 
 use crate::path::Mark;
-use crate::{FieldPath, LenientDeserialize};
+use crate::runtime::{FieldPath, LenientDeserialize};
 
 /// A value that can be checked against the schema's limits.
 ///
@@ -33,7 +33,9 @@ use crate::{FieldPath, LenientDeserialize};
 /// assert_eq!(paths, ["card_color", "attach"]);
 /// ```
 pub trait Validate {
-    /// Records the violations of `self` (found at `v`'s current path) in `v`.
+    /// Records the violations of `self` (found at `v`'s current path) in `v`. For the generated
+    /// code: call [`Validate::validate`].
+    #[doc(hidden)]
     fn validate_into(&self, v: &mut Validator);
 
     /// Checks `self`, returning every violation found.
@@ -64,8 +66,11 @@ impl<T: Validate> Validate for Vec<T> {
 
 /// Finds, in a JSON value, the fields a type does not define (for types whose schema says
 /// `additionalProperties: false`: WeChat Pay answers PARAM_ERROR to a field it does not know).
+///
+/// Implemented by the generated types; [`from_json_strict`](crate::from_json_strict) uses it.
 pub trait StrictFields {
     /// Records each unknown field of `value` (and of the objects inside it) in `v`.
+    #[doc(hidden)]
     fn unknown_fields(value: &serde_json::Value, v: &mut Validator);
 }
 

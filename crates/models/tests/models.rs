@@ -3,11 +3,11 @@
 // Tests: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+use wechatpay_card_models::runtime::{FieldPath, OpenEnum, SensitiveFields};
 use wechatpay_card_models::{
-    CardType, CommonFieldFlag, DateInfo, DateType, FieldPath, OpenEnum, Rule, SensitiveFields,
-    SensitiveString, Timestamp, UpdateUserCardBody, UpdateUserCardRequest, UserCard, UserCardState,
-    UserInfo, UserInfoCommonField, UserInfoCustomField, Validate, from_json_lenient,
-    from_json_strict,
+    CardType, CommonFieldFlag, DateInfo, DateType, Rule, SensitiveString, Timestamp,
+    UpdateUserCardBody, UpdateUserCardRequest, UserCard, UserCardState, UserInfo,
+    UserInfoCommonField, UserInfoCustomField, Validate, from_json_lenient, from_json_strict,
 };
 
 /// The page's example ciphertext (a placeholder: no key we have decrypts it).
@@ -227,10 +227,8 @@ fn validation_counts_characters_and_accepts_the_page_example() {
         page_example_body().with_level("一二三四五六七八九十"),
     );
     request.validate().unwrap();
-    let too_long = UpdateUserCardRequest {
-        body: request.body.clone().with_level("一二三四五六七八九十一"),
-        ..request
-    };
+    let mut too_long = request.clone();
+    too_long.body = request.body.clone().with_level("一二三四五六七八九十一");
     let report = too_long.validate().unwrap_err();
     assert_eq!(report.violations().len(), 1);
     assert_eq!(report.violations()[0].path(), "level");
@@ -568,7 +566,8 @@ fn lenient_reading_fails_only_on_what_is_not_an_object_of_json() {
 
 #[test]
 fn bound_fields_are_in_the_request_and_the_answer() {
-    use wechatpay_card_models::{Endpoint, EndpointRequest, StringFields, UpdateUserCard};
+    use wechatpay_card_models::runtime::StringFields;
+    use wechatpay_card_models::{Endpoint, EndpointRequest, UpdateUserCard};
     let request = UpdateUserCardRequest::new(
         "478515832665",
         "pbLatjvWOibDc5-TBnbUk1pD12o0",

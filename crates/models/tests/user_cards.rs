@@ -4,15 +4,16 @@
 // Tests: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+use wechatpay_card_models::runtime::SensitiveFields;
 use wechatpay_card_models::{
     CommonFieldFlag, ConfirmUserCard, ConfirmUserCardBody, ConfirmUserCardRequest, DateInfo,
     DateType, Endpoint, EndpointRequest, GetUserCard, GetUserCardRequest, ImportUserCardByOpenid,
     ImportUserCardByOpenidBody, ImportUserCardByOpenidRequest, ImportUserCardByPhone,
     ImportUserCardByPhoneBody, ImportUserCardByPhoneRequest, InvalidateUserCard,
     InvalidateUserCardBody, InvalidateUserCardRequest, ListUserCards, ListUserCardsRequest, NoBody,
-    RateLimit, SensitiveFields, Timestamp, UpdateUserCard, UpdateUserCardBody,
-    UpdateUserCardRequest, UserCard, UserCardConfirmState, UserCardList, UserCardState, UserInfo,
-    UserInfoCommonField, Validate, ValidationError, from_json_lenient, from_json_strict,
+    RateLimit, Timestamp, UpdateUserCard, UpdateUserCardBody, UpdateUserCardRequest, UserCard,
+    UserCardConfirmState, UserCardList, UserCardState, UserInfo, UserInfoCommonField, Validate,
+    ValidationError, from_json_lenient, from_json_strict,
 };
 
 const CODE: &str = "478515832665";

@@ -74,11 +74,13 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "PARAM_ERROR",
             message,
-            detail: Some(Box::new(ErrorDetail {
-                field: field.filter(|f| !f.is_empty()),
-                value,
-                issue: Some(issue),
-                location: Some(location.as_str().to_owned()),
+            detail: Some(Box::new({
+                let mut detail = ErrorDetail::new()
+                    .with_issue(issue)
+                    .with_location(location.as_str());
+                detail.field = field.filter(|f| !f.is_empty());
+                detail.value = value;
+                detail
             })),
             retry_after: None,
         }
@@ -91,12 +93,12 @@ impl ApiError {
             status: StatusCode::UNAUTHORIZED,
             code: "SIGN_ERROR",
             message: format!("签名错误 (signature verification failed): {issue}"),
-            detail: Some(Box::new(ErrorDetail {
-                field: Some("Authorization".to_owned()),
-                value: None,
-                issue: Some(issue),
-                location: Some(Location::Header.as_str().to_owned()),
-            })),
+            detail: Some(Box::new(
+                ErrorDetail::new()
+                    .with_field("Authorization")
+                    .with_issue(issue)
+                    .with_location(Location::Header.as_str()),
+            )),
             retry_after: None,
         }
     }
@@ -114,11 +116,13 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "INVALID_REQUEST",
             message: message.into(),
-            detail: Some(Box::new(ErrorDetail {
-                field: Some(field.to_owned()),
-                value,
-                issue: Some(issue.into()),
-                location: Some(Location::Header.as_str().to_owned()),
+            detail: Some(Box::new({
+                let mut detail = ErrorDetail::new()
+                    .with_field(field)
+                    .with_issue(issue)
+                    .with_location(Location::Header.as_str());
+                detail.value = value;
+                detail
             })),
             retry_after: None,
         }
@@ -192,11 +196,8 @@ impl ApiError {
 
     /// The `ErrorResponse` body.
     pub(crate) fn body(&self) -> Vec<u8> {
-        let body = ErrorResponse {
-            code: self.code.to_owned(),
-            message: self.message.clone(),
-            detail: self.detail.as_deref().cloned(),
-        };
+        let mut body = ErrorResponse::new(self.code, self.message.clone());
+        body.detail = self.detail.as_deref().cloned();
         // Serializing strings and JSON values cannot fail.
         serde_json::to_vec(&body).unwrap_or_default()
     }

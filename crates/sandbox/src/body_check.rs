@@ -4,7 +4,8 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use wechatpay_card_models::{LenientDeserialize, StrictFields, Validate, from_json_strict};
+use wechatpay_card_models::runtime::{LenientDeserialize, StrictFields};
+use wechatpay_card_models::{Validate, from_json_strict};
 
 use crate::SandboxError;
 use crate::answer::{ApiError, Location};

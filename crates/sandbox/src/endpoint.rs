@@ -16,7 +16,8 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGE
 use http::request::Parts;
 use http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt as _;
-use wechatpay_card_models::{LenientDeserialize, SensitiveFields, StrictFields, Validate};
+use wechatpay_card_models::Validate;
+use wechatpay_card_models::runtime::{LenientDeserialize, SensitiveFields, StrictFields};
 use wechatpay_signing::header::SERIAL;
 use wechatpay_signing::{AuthorizationHeader, DEFAULT_WINDOW};
 

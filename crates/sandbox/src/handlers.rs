@@ -208,17 +208,14 @@ fn confirm(call: &Call<'_>) -> Result<Done, ApiError> {
         }
     };
     let (brand_id, openid) = (b.brand_id.clone(), b.openid.clone());
-    let update = UpdateUserCardBody {
-        brand_id: b.brand_id,
-        openid: b.openid,
-        card_color: b.card_color,
-        card_picture_url: b.card_picture_url,
-        phone_number: b.phone_number,
-        level: b.level,
-        valid_date_information: b.valid_date_information,
-        user_information: b.user_information,
-        attach: b.attach,
-    };
+    let mut update = UpdateUserCardBody::new(b.brand_id, b.openid);
+    update.card_color = b.card_color;
+    update.card_picture_url = b.card_picture_url;
+    update.phone_number = b.phone_number;
+    update.level = b.level;
+    update.valid_date_information = b.valid_date_information;
+    update.user_information = b.user_information;
+    update.attach = b.attach;
     let sent = UserInfoSent::of(&value);
     let when = now();
     let card = call

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 
+use wechatpay_card_models::runtime::SensitiveFields;
 use wechatpay_card_models::{
-    CardType, DateInfo, DateType, SensitiveFields, Timestamp, UpdateUserCardBody, UserCard,
-    UserCardState, UserInfo,
+    CardType, DateInfo, DateType, Timestamp, UpdateUserCardBody, UserCard, UserCardState, UserInfo,
 };
 
 use crate::SandboxError;
@@ -396,26 +396,20 @@ pub(crate) fn new_card(
     state: UserCardState,
     now: Timestamp,
 ) -> UserCard {
-    UserCard {
-        user_card_code: user_card_code.to_owned(),
-        card_id: card_id.to_owned(),
-        openid: openid.to_owned(),
-        card_color: None,
-        card_picture_url: None,
-        brand_id: brand_id.to_owned(),
-        card_type: CardType::Normal,
-        phone_number: None,
-        level: None,
-        valid_date_information: DateInfo::new(DateType::Permanent),
-        pickup_time: now.clone(),
-        user_information: None,
-        attach: None,
-        user_card_state: state,
-        invalid_reason: None,
-        invalid_time: None,
-        create_time: now.clone(),
-        modify_time: now,
-    }
+    UserCard::builder()
+        .user_card_code(user_card_code)
+        .card_id(card_id)
+        .openid(openid)
+        .brand_id(brand_id)
+        .card_type(CardType::Normal)
+        .valid_date_information(DateInfo::new(DateType::Permanent))
+        .pickup_time(now.clone())
+        .user_card_state(state)
+        .create_time(now.clone())
+        .modify_time(now)
+        .build()
+        // build() fails only on a required field left unset; all are set above.
+        .expect("every required field of a UserCard is set")
 }
 
 /// The merge rules of the PATCH (and of a confirmation's fields): a field sent replaces the stored one, a field left out is kept.
@@ -438,6 +432,7 @@ pub(crate) fn apply(
         valid_date_information,
         user_information,
         attach,
+        .. // the body is #[non_exhaustive]: a field the schema adds is not merged until named here
     } = body;
     if card_color.is_some() {
         card.card_color = card_color;

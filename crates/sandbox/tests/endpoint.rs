@@ -7,7 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::*;
 use serde_json::json;
-use wechatpay_card_models::{SensitiveFields, Timestamp};
+use wechatpay_card_models::Timestamp;
+use wechatpay_card_models::runtime::SensitiveFields;
 use wechatpay_signing::{AuthorizationHeader, MerchantSigner, PrivateKey};
 
 fn unix_now() -> u64 {

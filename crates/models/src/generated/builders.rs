@@ -159,6 +159,7 @@ impl crate::ImportUserCardByOpenidBody {
 }
 /// Builds a [`ImportUserCardByOpenidBody`](crate::ImportUserCardByOpenidBody): one named setter per required field (`brand_id`, `card_id`, `openid`, `user_card_code`); the optional ones are set on the built value with its `with_*` setters.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ImportUserCardByOpenidBodyBuilder {
     brand_id: ::std::option::Option<::std::string::String>,
     card_id: ::std::option::Option<::std::string::String>,
@@ -202,14 +203,14 @@ impl ImportUserCardByOpenidBodyBuilder {
         self.user_card_code = ::std::option::Option::Some(value.into());
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<
         crate::ImportUserCardByOpenidBody,
         crate::ValidationError,
     > {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         if self.brand_id.is_none() {
             let mark = v.enter_field("brand_id");
             v.report(crate::Rule::Missing);
@@ -307,6 +308,7 @@ impl crate::ImportUserCardByPhoneBody {
 }
 /// Builds a [`ImportUserCardByPhoneBody`](crate::ImportUserCardByPhoneBody): one named setter per required field (`brand_id`, `card_id`, `phone_number`, `user_card_code`); the optional ones are set on the built value with its `with_*` setters.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ImportUserCardByPhoneBodyBuilder {
     brand_id: ::std::option::Option<::std::string::String>,
     card_id: ::std::option::Option<::std::string::String>,
@@ -350,14 +352,14 @@ impl ImportUserCardByPhoneBodyBuilder {
         self.user_card_code = ::std::option::Option::Some(value.into());
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<
         crate::ImportUserCardByPhoneBody,
         crate::ValidationError,
     > {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         if self.brand_id.is_none() {
             let mark = v.enter_field("brand_id");
             v.report(crate::Rule::Missing);
@@ -466,6 +468,7 @@ impl crate::ConfirmUserCardBody {
 }
 /// Builds a [`ConfirmUserCardBody`](crate::ConfirmUserCardBody): one named setter per required field (`brand_id`, `openid`, `user_card_confirm_state`); the optional ones are set on the built value with its `with_*` setters.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ConfirmUserCardBodyBuilder {
     brand_id: ::std::option::Option<::std::string::String>,
     openid: ::std::option::Option<::std::string::String>,
@@ -499,11 +502,11 @@ impl ConfirmUserCardBodyBuilder {
         self.user_card_confirm_state = ::std::option::Option::Some(value);
         self
     }
-    /// The value, or every required field that was not set, each at its name (values are checked by the request's validation before anything is sent).
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
     pub fn build(
         self,
     ) -> ::std::result::Result<crate::ConfirmUserCardBody, crate::ValidationError> {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         if self.brand_id.is_none() {
             let mark = v.enter_field("brand_id");
             v.report(crate::Rule::Missing);
@@ -536,6 +539,344 @@ impl ConfirmUserCardBodyBuilder {
                 valid_date_information: ::std::option::Option::None,
                 user_information: ::std::option::Option::None,
                 attach: ::std::option::Option::None,
+            });
+        }
+        ::std::result::Result::Err(v.into_error())
+    }
+}
+impl crate::UserCard {
+    /// A builder for a `UserCard`: its required fields are named, never positional.
+    pub fn builder() -> UserCardBuilder {
+        UserCardBuilder::default()
+    }
+    /// Sets `card_color`: 【卡背景颜色】 Card background colour as an RGB hex code, `#RRGGBB`.
+    #[must_use]
+    pub fn with_card_color(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_picture_url`: 【卡图片】 Custom card background picture URL.
+    #[must_use]
+    pub fn with_card_picture_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_picture_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `phone_number`: 【加密的手机号】 The member's phone number, encrypted for the merchant; present only when the user authorized it or the merchant set it through the API.
+    #[must_use]
+    pub fn with_phone_number(
+        mut self,
+        value: impl ::std::convert::Into<crate::SensitiveString>,
+    ) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `level`: 【等级】 The member's level.
+    #[must_use]
+    pub fn with_level(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `user_information`: 【用户开卡时填写的个人信息】 The personal information the user filled in when opening the card.
+    #[must_use]
+    pub fn with_user_information(mut self, value: crate::UserInfo) -> Self {
+        self.user_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `attach`: 【商家数据包】 Merchant data, invisible to the user.
+    #[must_use]
+    pub fn with_attach(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.attach = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `invalid_reason`: 【作废原因】 Why the card was invalidated.
+    #[must_use]
+    pub fn with_invalid_reason(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.invalid_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `invalid_time`: 【作废时间】 When the card was invalidated, RFC3339.
+    #[must_use]
+    pub fn with_invalid_time(mut self, value: crate::Timestamp) -> Self {
+        self.invalid_time = ::std::option::Option::Some(value);
+        self
+    }
+}
+/// Builds a [`UserCard`](crate::UserCard): one named setter per required field (`user_card_code`, `card_id`, `openid`, `brand_id`, `card_type`, `valid_date_information`, `pickup_time`, `user_card_state`, `create_time`, `modify_time`); the optional ones are set on the built value with its `with_*` setters.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct UserCardBuilder {
+    user_card_code: ::std::option::Option<::std::string::String>,
+    card_id: ::std::option::Option<::std::string::String>,
+    openid: ::std::option::Option<::std::string::String>,
+    brand_id: ::std::option::Option<::std::string::String>,
+    card_type: ::std::option::Option<crate::CardType>,
+    valid_date_information: ::std::option::Option<crate::DateInfo>,
+    pickup_time: ::std::option::Option<crate::Timestamp>,
+    user_card_state: ::std::option::Option<crate::UserCardState>,
+    create_time: ::std::option::Option<crate::Timestamp>,
+    modify_time: ::std::option::Option<crate::Timestamp>,
+}
+impl UserCardBuilder {
+    /// Sets `user_card_code` (required): 【会员卡code】 The member's unique code under one card template.
+    #[must_use]
+    pub fn user_card_code(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.user_card_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_id` (required): 【会员卡模板 ID】 The card template id.
+    #[must_use]
+    pub fn card_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `openid` (required): 【用户标识】 The user's unique id under the brand's card template AppID.
+    #[must_use]
+    pub fn openid(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.openid = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `brand_id` (required): 【品牌ID】 The brand the card belongs to.
+    #[must_use]
+    pub fn brand_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_type` (required): 【会员卡类型】 Paid, normal or stored-value card.
+    #[must_use]
+    pub fn card_type(mut self, value: crate::CardType) -> Self {
+        self.card_type = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `valid_date_information` (required): 【会员卡有效期】 The card's validity period.
+    #[must_use]
+    pub fn valid_date_information(mut self, value: crate::DateInfo) -> Self {
+        self.valid_date_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `pickup_time` (required): 【领取时间】 When the user picked up the card, RFC3339 (e.g. `2015-05-20T13:29:35+08:00`).
+    #[must_use]
+    pub fn pickup_time(mut self, value: crate::Timestamp) -> Self {
+        self.pickup_time = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `user_card_state` (required): 【用户会员卡状态】 The card's current state.
+    #[must_use]
+    pub fn user_card_state(mut self, value: crate::UserCardState) -> Self {
+        self.user_card_state = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `create_time` (required): 【创建时间】 When the card was created, RFC3339.
+    #[must_use]
+    pub fn create_time(mut self, value: crate::Timestamp) -> Self {
+        self.create_time = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `modify_time` (required): 【更新时间】 When the card was last updated, RFC3339.
+    #[must_use]
+    pub fn modify_time(mut self, value: crate::Timestamp) -> Self {
+        self.modify_time = ::std::option::Option::Some(value);
+        self
+    }
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<crate::UserCard, crate::ValidationError> {
+        let mut v = crate::__private::Validator::new();
+        if self.user_card_code.is_none() {
+            let mark = v.enter_field("user_card_code");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.card_id.is_none() {
+            let mark = v.enter_field("card_id");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.openid.is_none() {
+            let mark = v.enter_field("openid");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.brand_id.is_none() {
+            let mark = v.enter_field("brand_id");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.card_type.is_none() {
+            let mark = v.enter_field("card_type");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.valid_date_information.is_none() {
+            let mark = v.enter_field("valid_date_information");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.pickup_time.is_none() {
+            let mark = v.enter_field("pickup_time");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.user_card_state.is_none() {
+            let mark = v.enter_field("user_card_state");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.create_time.is_none() {
+            let mark = v.enter_field("create_time");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.modify_time.is_none() {
+            let mark = v.enter_field("modify_time");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if let (
+            ::std::option::Option::Some(user_card_code),
+            ::std::option::Option::Some(card_id),
+            ::std::option::Option::Some(openid),
+            ::std::option::Option::Some(brand_id),
+            ::std::option::Option::Some(card_type),
+            ::std::option::Option::Some(valid_date_information),
+            ::std::option::Option::Some(pickup_time),
+            ::std::option::Option::Some(user_card_state),
+            ::std::option::Option::Some(create_time),
+            ::std::option::Option::Some(modify_time),
+        ) = (
+            self.user_card_code,
+            self.card_id,
+            self.openid,
+            self.brand_id,
+            self.card_type,
+            self.valid_date_information,
+            self.pickup_time,
+            self.user_card_state,
+            self.create_time,
+            self.modify_time,
+        ) {
+            v.finish()?;
+            return ::std::result::Result::Ok(crate::UserCard {
+                user_card_code,
+                card_id,
+                openid,
+                brand_id,
+                card_type,
+                valid_date_information,
+                pickup_time,
+                user_card_state,
+                create_time,
+                modify_time,
+                card_color: ::std::option::Option::None,
+                card_picture_url: ::std::option::Option::None,
+                phone_number: ::std::option::Option::None,
+                level: ::std::option::Option::None,
+                user_information: ::std::option::Option::None,
+                attach: ::std::option::Option::None,
+                invalid_reason: ::std::option::Option::None,
+                invalid_time: ::std::option::Option::None,
+            });
+        }
+        ::std::result::Result::Err(v.into_error())
+    }
+}
+impl crate::UserCardList {
+    /// A builder for a `UserCardList`: its required fields are named, never positional.
+    pub fn builder() -> UserCardListBuilder {
+        UserCardListBuilder::default()
+    }
+    /// Sets `data`: 【会员卡列表】 The cards of this page; an answer without it has none.
+    #[must_use]
+    pub fn with_data(mut self, value: ::std::vec::Vec<crate::UserCard>) -> Self {
+        self.data = value;
+        self
+    }
+}
+/// Builds a [`UserCardList`](crate::UserCardList): one named setter per required field (`total_count`, `offset`, `limit`); the optional ones are set on the built value with its `with_*` setters.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct UserCardListBuilder {
+    total_count: ::std::option::Option<i64>,
+    offset: ::std::option::Option<i64>,
+    limit: ::std::option::Option<i64>,
+}
+impl UserCardListBuilder {
+    /// Sets `total_count` (required): 【总数量】 How many cards match, over all pages.
+    #[must_use]
+    pub fn total_count(mut self, value: i64) -> Self {
+        self.total_count = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `offset` (required): 【分页开始位置】 The offset of the request, echoed.
+    #[must_use]
+    pub fn offset(mut self, value: i64) -> Self {
+        self.offset = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `limit` (required): 【分页大小】 The limit of the request, echoed.
+    #[must_use]
+    pub fn limit(mut self, value: i64) -> Self {
+        self.limit = ::std::option::Option::Some(value);
+        self
+    }
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<crate::UserCardList, crate::ValidationError> {
+        let mut v = crate::__private::Validator::new();
+        if self.total_count.is_none() {
+            let mark = v.enter_field("total_count");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.offset.is_none() {
+            let mark = v.enter_field("offset");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.limit.is_none() {
+            let mark = v.enter_field("limit");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if let (
+            ::std::option::Option::Some(total_count),
+            ::std::option::Option::Some(offset),
+            ::std::option::Option::Some(limit),
+        ) = (self.total_count, self.offset, self.limit) {
+            v.finish()?;
+            return ::std::result::Result::Ok(crate::UserCardList {
+                total_count,
+                offset,
+                limit,
+                data: ::std::vec::Vec::new(),
             });
         }
         ::std::result::Result::Err(v.into_error())
@@ -625,6 +966,464 @@ impl crate::UserInfoCustomField {
         value: ::std::vec::Vec<crate::SensitiveString>,
     ) -> Self {
         self.user_chosen_values = value;
+        self
+    }
+}
+impl crate::ErrorResponse {
+    /// Creates a value from its required fields (`code`, `message`); the optional ones are left out, and are not sent.
+    #[allow(clippy::new_without_default)]
+    pub fn new(
+        code: impl ::std::convert::Into<::std::string::String>,
+        message: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            detail: ::std::option::Option::None,
+        }
+    }
+    /// Sets `detail`: Which field or value caused the error, when WeChat Pay says.
+    #[must_use]
+    pub fn with_detail(mut self, value: crate::ErrorDetail) -> Self {
+        self.detail = ::std::option::Option::Some(value);
+        self
+    }
+}
+impl crate::ErrorDetail {
+    /// Creates a value with every field left out (none is required).
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self {
+            field: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+            issue: ::std::option::Option::None,
+            location: ::std::option::Option::None,
+        }
+    }
+    /// Sets `field`: The field at fault, e.g. `phone_number`.
+    #[must_use]
+    pub fn with_field(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `value`: The offending value, as sent or as WeChat Pay saw it (any JSON).
+    #[must_use]
+    pub fn with_value(mut self, value: ::serde_json::Value) -> Self {
+        self.value = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `issue`: What is wrong with it.
+    #[must_use]
+    pub fn with_issue(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.issue = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `location`: Where it was found: `body`, `query`, `path` or `header`.
+    #[must_use]
+    pub fn with_location(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+}
+impl crate::Notification {
+    /// A builder for a `Notification`: its required fields are named, never positional.
+    pub fn builder() -> NotificationBuilder {
+        NotificationBuilder::default()
+    }
+}
+/// Builds a [`Notification`](crate::Notification): one named setter per required field (`id`, `create_time`, `event_type`, `resource_type`, `summary`, `resource`); the optional ones are set on the built value with its `with_*` setters.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct NotificationBuilder {
+    id: ::std::option::Option<::std::string::String>,
+    create_time: ::std::option::Option<crate::Timestamp>,
+    event_type: ::std::option::Option<crate::NotificationEventType>,
+    resource_type: ::std::option::Option<::std::string::String>,
+    summary: ::std::option::Option<::std::string::String>,
+    resource: ::std::option::Option<crate::NotificationResource>,
+}
+impl NotificationBuilder {
+    /// Sets `id` (required): 【通知ID】 The notification's unique id: the same notification sent again keeps it.
+    #[must_use]
+    pub fn id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `create_time` (required): 【通知创建时间】 When the notification was created, RFC3339.
+    #[must_use]
+    pub fn create_time(mut self, value: crate::Timestamp) -> Self {
+        self.create_time = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `event_type` (required): 【通知类型】 What happened to the card.
+    #[must_use]
+    pub fn event_type(mut self, value: crate::NotificationEventType) -> Self {
+        self.event_type = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `resource_type` (required): 【通知数据类型】 The type of `resource`: `encrypt-resource`.
+    #[must_use]
+    pub fn resource_type(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.resource_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `summary` (required): 【回调摘要】 A summary, e.g. 用户开通会员卡通知.
+    #[must_use]
+    pub fn summary(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `resource` (required): 【通知资源数据】 The encrypted event.
+    #[must_use]
+    pub fn resource(mut self, value: crate::NotificationResource) -> Self {
+        self.resource = ::std::option::Option::Some(value);
+        self
+    }
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<crate::Notification, crate::ValidationError> {
+        let mut v = crate::__private::Validator::new();
+        if self.id.is_none() {
+            let mark = v.enter_field("id");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.create_time.is_none() {
+            let mark = v.enter_field("create_time");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.event_type.is_none() {
+            let mark = v.enter_field("event_type");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.resource_type.is_none() {
+            let mark = v.enter_field("resource_type");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.summary.is_none() {
+            let mark = v.enter_field("summary");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.resource.is_none() {
+            let mark = v.enter_field("resource");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if let (
+            ::std::option::Option::Some(id),
+            ::std::option::Option::Some(create_time),
+            ::std::option::Option::Some(event_type),
+            ::std::option::Option::Some(resource_type),
+            ::std::option::Option::Some(summary),
+            ::std::option::Option::Some(resource),
+        ) = (
+            self.id,
+            self.create_time,
+            self.event_type,
+            self.resource_type,
+            self.summary,
+            self.resource,
+        ) {
+            v.finish()?;
+            return ::std::result::Result::Ok(crate::Notification {
+                id,
+                create_time,
+                event_type,
+                resource_type,
+                summary,
+                resource,
+            });
+        }
+        ::std::result::Result::Err(v.into_error())
+    }
+}
+impl crate::NotificationResource {
+    /// A builder for a `NotificationResource`: its required fields are named, never positional.
+    pub fn builder() -> NotificationResourceBuilder {
+        NotificationResourceBuilder::default()
+    }
+    /// Sets `associated_data`: 【附加数据】 The associated data of the encryption (absent means empty).
+    #[must_use]
+    pub fn with_associated_data(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.associated_data = ::std::option::Option::Some(value.into());
+        self
+    }
+}
+/// Builds a [`NotificationResource`](crate::NotificationResource): one named setter per required field (`original_type`, `algorithm`, `ciphertext`, `nonce`); the optional ones are set on the built value with its `with_*` setters.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct NotificationResourceBuilder {
+    original_type: ::std::option::Option<::std::string::String>,
+    algorithm: ::std::option::Option<::std::string::String>,
+    ciphertext: ::std::option::Option<::std::string::String>,
+    nonce: ::std::option::Option<::std::string::String>,
+}
+impl NotificationResourceBuilder {
+    /// Sets `original_type` (required): 【原始回调类型】 The type of the event before encryption.
+    #[must_use]
+    pub fn original_type(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.original_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `algorithm` (required): 【加密算法类型】 The encryption algorithm: `AEAD_AES_256_GCM`.
+    #[must_use]
+    pub fn algorithm(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.algorithm = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `ciphertext` (required): 【数据密文】 Base64 of the encrypted event and its tag.
+    #[must_use]
+    pub fn ciphertext(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.ciphertext = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `nonce` (required): 【随机串】 The encryption's nonce (12 characters).
+    #[must_use]
+    pub fn nonce(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.nonce = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// The value, or every required field that was not set, each at its name. The values themselves are checked by [`Validate`](crate::Validate) (a request's validation, before anything is sent).
+    pub fn build(
+        self,
+    ) -> ::std::result::Result<crate::NotificationResource, crate::ValidationError> {
+        let mut v = crate::__private::Validator::new();
+        if self.original_type.is_none() {
+            let mark = v.enter_field("original_type");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.algorithm.is_none() {
+            let mark = v.enter_field("algorithm");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.ciphertext.is_none() {
+            let mark = v.enter_field("ciphertext");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if self.nonce.is_none() {
+            let mark = v.enter_field("nonce");
+            v.report(crate::Rule::Missing);
+            v.leave(mark);
+        }
+        if let (
+            ::std::option::Option::Some(original_type),
+            ::std::option::Option::Some(algorithm),
+            ::std::option::Option::Some(ciphertext),
+            ::std::option::Option::Some(nonce),
+        ) = (self.original_type, self.algorithm, self.ciphertext, self.nonce) {
+            v.finish()?;
+            return ::std::result::Result::Ok(crate::NotificationResource {
+                original_type,
+                algorithm,
+                ciphertext,
+                nonce,
+                associated_data: ::std::option::Option::None,
+            });
+        }
+        ::std::result::Result::Err(v.into_error())
+    }
+}
+impl crate::UserCardEvent {
+    /// Creates a value from its required fields (`user_card_code`, `card_id`); the optional ones are left out, and are not sent.
+    #[allow(clippy::new_without_default)]
+    pub fn new(
+        user_card_code: impl ::std::convert::Into<::std::string::String>,
+        card_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            event_type: ::std::option::Option::None,
+            event_time: ::std::option::Option::None,
+            user_card_code: user_card_code.into(),
+            card_id: card_id.into(),
+            openid: ::std::option::Option::None,
+            brand_id: ::std::option::Option::None,
+            card_type: ::std::option::Option::None,
+            card_color: ::std::option::Option::None,
+            card_picture_url: ::std::option::Option::None,
+            phone_number: ::std::option::Option::None,
+            level: ::std::option::Option::None,
+            valid_date_information: ::std::option::Option::None,
+            pickup_time: ::std::option::Option::None,
+            user_information: ::std::option::Option::None,
+            attach: ::std::option::Option::None,
+            user_card_state: ::std::option::Option::None,
+            invalid_reason: ::std::option::Option::None,
+            invalid_time: ::std::option::Option::None,
+            create_time: ::std::option::Option::None,
+            modify_time: ::std::option::Option::None,
+        }
+    }
+    /// Sets `event_type`: 【事件类型】 The event's type, as in the envelope.
+    #[must_use]
+    pub fn with_event_type(mut self, value: crate::NotificationEventType) -> Self {
+        self.event_type = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `event_time`: 【事件时间】 When the event happened, RFC3339.
+    #[must_use]
+    pub fn with_event_time(mut self, value: crate::Timestamp) -> Self {
+        self.event_time = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `openid`: 【用户标识】 The user's unique id under the brand's card template AppID.
+    #[must_use]
+    pub fn with_openid(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.openid = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `brand_id`: 【品牌ID】 The brand the card belongs to.
+    #[must_use]
+    pub fn with_brand_id(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.brand_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_type`: 【会员卡类型】 Paid, normal or stored-value card.
+    #[must_use]
+    pub fn with_card_type(mut self, value: crate::CardType) -> Self {
+        self.card_type = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `card_color`: 【卡背景颜色】 Card background colour as an RGB hex code, `#RRGGBB`.
+    #[must_use]
+    pub fn with_card_color(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `card_picture_url`: 【卡图片】 Custom card background picture URL.
+    #[must_use]
+    pub fn with_card_picture_url(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.card_picture_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `phone_number`: 【加密的手机号】 The member's phone number, encrypted for the merchant; present only when the user authorized it or the merchant set it through the API.
+    #[must_use]
+    pub fn with_phone_number(
+        mut self,
+        value: impl ::std::convert::Into<crate::SensitiveString>,
+    ) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `level`: 【等级】 The member's level.
+    #[must_use]
+    pub fn with_level(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `valid_date_information`: 【会员卡有效期】 The card's validity period.
+    #[must_use]
+    pub fn with_valid_date_information(mut self, value: crate::DateInfo) -> Self {
+        self.valid_date_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `pickup_time`: 【领取时间】 When the user picked up the card, RFC3339 (e.g. `2015-05-20T13:29:35+08:00`).
+    #[must_use]
+    pub fn with_pickup_time(mut self, value: crate::Timestamp) -> Self {
+        self.pickup_time = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `user_information`: 【用户开卡时填写的个人信息】 The personal information the user filled in when opening the card.
+    #[must_use]
+    pub fn with_user_information(mut self, value: crate::UserInfo) -> Self {
+        self.user_information = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `attach`: 【商家数据包】 Merchant data, invisible to the user.
+    #[must_use]
+    pub fn with_attach(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.attach = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `user_card_state`: 【用户会员卡状态】 The card's state; a value not listed in UserCardState is kept as Unknown.
+    #[must_use]
+    pub fn with_user_card_state(mut self, value: crate::UserCardState) -> Self {
+        self.user_card_state = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `invalid_reason`: 【作废原因】 Why the card was invalidated.
+    #[must_use]
+    pub fn with_invalid_reason(
+        mut self,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.invalid_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    /// Sets `invalid_time`: 【作废时间】 When the card was invalidated, RFC3339.
+    #[must_use]
+    pub fn with_invalid_time(mut self, value: crate::Timestamp) -> Self {
+        self.invalid_time = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `create_time`: 【创建时间】 When the card was created, RFC3339.
+    #[must_use]
+    pub fn with_create_time(mut self, value: crate::Timestamp) -> Self {
+        self.create_time = ::std::option::Option::Some(value);
+        self
+    }
+    /// Sets `modify_time`: 【更新时间】 When the card was last updated, RFC3339.
+    #[must_use]
+    pub fn with_modify_time(mut self, value: crate::Timestamp) -> Self {
+        self.modify_time = ::std::option::Option::Some(value);
         self
     }
 }

@@ -2,23 +2,24 @@
 // To change it, edit the schema (or xtask/src/) and run `cargo xtask gen`.
 
 /// The `pattern` of `GetUserCardRequest.user_card_code`.
-static GET_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::Pattern = crate::Pattern::new(
+static GET_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^[!-~]+$",
 );
 /// The `pattern` of `UpdateUserCardRequest.user_card_code`.
-static UPDATE_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::Pattern = crate::Pattern::new(
+static UPDATE_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^[!-~]+$",
 );
 /// The `pattern` of `InvalidateUserCardRequest.user_card_code`.
-static INVALIDATE_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::Pattern = crate::Pattern::new(
+static INVALIDATE_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^[!-~]+$",
 );
 /// The `pattern` of `ConfirmUserCardRequest.user_card_code`.
-static CONFIRM_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::Pattern = crate::Pattern::new(
+static CONFIRM_USER_CARD_REQUEST_USER_CARD_CODE_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^[!-~]+$",
 );
 /// `GET /v3/brand/partner/card-member/user-cards/{user_card_code}`: 查询用户会员卡信息: read one user's member card (points, stored value, opening information…). Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336980> (rate limit: 5/s per service-provider merchant id).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct GetUserCard;
 impl crate::Endpoint for GetUserCard {
     const NAME: &'static str = stringify!(GetUserCard);
@@ -130,6 +131,7 @@ impl crate::Endpoint for GetUserCard {
 }
 /// A call of [`GetUserCard`]: its parameters (it has no body). Make one with [`GetUserCardRequest::builder`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct GetUserCardRequest {
     /// 【会员卡code】 The member's unique code under one card template, obtained when the user picked up the card. Digits, letters and half-width punctuation only. (path parameter `user_card_code`)
     pub user_card_code: ::std::string::String,
@@ -148,6 +150,7 @@ impl GetUserCardRequest {
 }
 /// Builds a [`GetUserCardRequest`]: one setter per parameter, then [`GetUserCardRequestBuilder::build`].
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct GetUserCardRequestBuilder {
     user_card_code: ::std::option::Option<::std::string::String>,
     brand_id: ::std::option::Option<::std::string::String>,
@@ -195,14 +198,14 @@ impl GetUserCardRequestBuilder {
     pub fn build(
         self,
     ) -> ::std::result::Result<GetUserCardRequest, crate::ValidationError> {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         match &self.user_card_code {
             ::std::option::Option::Some(value) => {
                 let mark = v.enter_field("user_card_code");
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::Some(
@@ -226,7 +229,7 @@ impl GetUserCardRequestBuilder {
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::None,
@@ -247,7 +250,7 @@ impl GetUserCardRequestBuilder {
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::None,
@@ -268,7 +271,7 @@ impl GetUserCardRequestBuilder {
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(128u32),
                         pattern: ::std::option::Option::None,
@@ -352,14 +355,14 @@ impl crate::EndpointRequest for GetUserCardRequest {
     }
 }
 impl crate::Validate for GetUserCardRequest {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.user_card_code;
             let mark = v.enter_field("user_card_code");
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::Some(
@@ -377,7 +380,7 @@ impl crate::Validate for GetUserCardRequest {
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -392,7 +395,7 @@ impl crate::Validate for GetUserCardRequest {
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -407,7 +410,7 @@ impl crate::Validate for GetUserCardRequest {
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(128u32),
                     pattern: ::std::option::Option::None,
@@ -420,6 +423,7 @@ impl crate::Validate for GetUserCardRequest {
 }
 /// `GET /v3/brand/partner/card-member/user-cards`: 查询用户在品牌下所有会员卡: list the cards a user holds under a brand, a page at a time. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336984> (rate limit: 5/s per service-provider merchant id).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ListUserCards;
 impl crate::Endpoint for ListUserCards {
     const NAME: &'static str = stringify!(ListUserCards);
@@ -532,6 +536,7 @@ impl crate::Endpoint for ListUserCards {
 }
 /// A call of [`ListUserCards`]: its parameters (it has no body). Make one with [`ListUserCardsRequest::builder`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ListUserCardsRequest {
     /// 【品牌ID】 The brand id the merchant got when joining WeChat Pay brand merchants. (query parameter `brand_id`)
     pub brand_id: ::std::string::String,
@@ -552,6 +557,7 @@ impl ListUserCardsRequest {
 }
 /// Builds a [`ListUserCardsRequest`]: one setter per parameter, then [`ListUserCardsRequestBuilder::build`].
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ListUserCardsRequestBuilder {
     brand_id: ::std::option::Option<::std::string::String>,
     openid: ::std::option::Option<::std::string::String>,
@@ -600,14 +606,14 @@ impl ListUserCardsRequestBuilder {
     pub fn build(
         self,
     ) -> ::std::result::Result<ListUserCardsRequest, crate::ValidationError> {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         match &self.brand_id {
             ::std::option::Option::Some(value) => {
                 let mark = v.enter_field("brand_id");
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::None,
@@ -628,7 +634,7 @@ impl ListUserCardsRequestBuilder {
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(128u32),
                         pattern: ::std::option::Option::None,
@@ -653,7 +659,7 @@ impl ListUserCardsRequestBuilder {
                 let mark = v.enter_field("offset");
                 v.check_integer(
                     *value,
-                    &crate::IntegerRules {
+                    &crate::__private::IntegerRules {
                         minimum: ::std::option::Option::Some(0i64),
                         maximum: ::std::option::Option::None,
                     },
@@ -671,7 +677,7 @@ impl ListUserCardsRequestBuilder {
                 let mark = v.enter_field("limit");
                 v.check_integer(
                     *value,
-                    &crate::IntegerRules {
+                    &crate::__private::IntegerRules {
                         minimum: ::std::option::Option::Some(1i64),
                         maximum: ::std::option::Option::Some(20i64),
                     },
@@ -760,14 +766,14 @@ impl crate::EndpointRequest for ListUserCardsRequest {
     }
 }
 impl crate::Validate for ListUserCardsRequest {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.brand_id;
             let mark = v.enter_field("brand_id");
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -782,7 +788,7 @@ impl crate::Validate for ListUserCardsRequest {
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(128u32),
                     pattern: ::std::option::Option::None,
@@ -801,7 +807,7 @@ impl crate::Validate for ListUserCardsRequest {
             let mark = v.enter_field("offset");
             v.check_integer(
                 *value,
-                &crate::IntegerRules {
+                &crate::__private::IntegerRules {
                     minimum: ::std::option::Option::Some(0i64),
                     maximum: ::std::option::Option::None,
                 },
@@ -813,7 +819,7 @@ impl crate::Validate for ListUserCardsRequest {
             let mark = v.enter_field("limit");
             v.check_integer(
                 *value,
-                &crate::IntegerRules {
+                &crate::__private::IntegerRules {
                     minimum: ::std::option::Option::Some(1i64),
                     maximum: ::std::option::Option::Some(20i64),
                 },
@@ -824,6 +830,7 @@ impl crate::Validate for ListUserCardsRequest {
 }
 /// `PATCH /v3/brand/partner/card-member/user-cards/{user_card_code}`: 修改用户会员卡信息: update a user's member card (background, picture, phone number, level, validity, user information, attach). Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336985> (no rate limit on the page).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct UpdateUserCard;
 impl crate::Endpoint for UpdateUserCard {
     const NAME: &'static str = stringify!(UpdateUserCard);
@@ -924,6 +931,7 @@ impl crate::Endpoint for UpdateUserCard {
 }
 /// A call of [`UpdateUserCard`]: its parameters and its body. Sensitive fields of the body are given in plaintext; the client encrypts them. Make one with [`UpdateUserCardRequest::builder`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct UpdateUserCardRequest {
     /// 【会员卡code】 The member's unique code under one card template, obtained when the user picked up the card. Digits, letters and half-width punctuation only. (path parameter `user_card_code`)
     pub user_card_code: ::std::string::String,
@@ -940,6 +948,7 @@ impl UpdateUserCardRequest {
 }
 /// Builds a [`UpdateUserCardRequest`]: one setter per parameter and one for the body, then [`UpdateUserCardRequestBuilder::build`].
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct UpdateUserCardRequestBuilder {
     user_card_code: ::std::option::Option<::std::string::String>,
     card_id: ::std::option::Option<::std::string::String>,
@@ -974,14 +983,14 @@ impl UpdateUserCardRequestBuilder {
     pub fn build(
         self,
     ) -> ::std::result::Result<UpdateUserCardRequest, crate::ValidationError> {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         match &self.user_card_code {
             ::std::option::Option::Some(value) => {
                 let mark = v.enter_field("user_card_code");
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::Some(
@@ -1005,7 +1014,7 @@ impl UpdateUserCardRequestBuilder {
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::None,
@@ -1080,19 +1089,19 @@ impl crate::EndpointRequest for UpdateUserCardRequest {
         match name {
             "user_card_code" => ::std::option::Option::Some(self.user_card_code.as_str()),
             "card_id" => ::std::option::Option::Some(self.card_id.as_str()),
-            _ => crate::StringFields::string_field(&self.body, name),
+            _ => crate::runtime::StringFields::string_field(&self.body, name),
         }
     }
 }
 impl crate::Validate for UpdateUserCardRequest {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.user_card_code;
             let mark = v.enter_field("user_card_code");
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::Some(
@@ -1110,7 +1119,7 @@ impl crate::Validate for UpdateUserCardRequest {
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1124,6 +1133,7 @@ impl crate::Validate for UpdateUserCardRequest {
 }
 /// `POST /v3/brand/partner/card-member/user-cards/{user_card_code}/invalidate`: 作废用户会员卡: invalidate a user's member card. IRREVERSIBLE: an invalidated card can never be made effective again; tell the user and get their consent first. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336983> (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct InvalidateUserCard;
 impl crate::Endpoint for InvalidateUserCard {
     const NAME: &'static str = stringify!(InvalidateUserCard);
@@ -1235,6 +1245,7 @@ impl crate::Endpoint for InvalidateUserCard {
 }
 /// A call of [`InvalidateUserCard`]: its parameters and its body. Sensitive fields of the body are given in plaintext; the client encrypts them. Make one with [`InvalidateUserCardRequest::builder`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct InvalidateUserCardRequest {
     /// 【会员卡code】 The member's unique code under one card template, obtained when the user picked up the card. Digits, letters and half-width punctuation only. (path parameter `user_card_code`)
     pub user_card_code: ::std::string::String,
@@ -1253,6 +1264,7 @@ impl InvalidateUserCardRequest {
 }
 /// Builds a [`InvalidateUserCardRequest`]: one setter per parameter and one for the body, then [`InvalidateUserCardRequestBuilder::build`].
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct InvalidateUserCardRequestBuilder {
     user_card_code: ::std::option::Option<::std::string::String>,
     brand_id: ::std::option::Option<::std::string::String>,
@@ -1297,14 +1309,14 @@ impl InvalidateUserCardRequestBuilder {
     pub fn build(
         self,
     ) -> ::std::result::Result<InvalidateUserCardRequest, crate::ValidationError> {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         match &self.user_card_code {
             ::std::option::Option::Some(value) => {
                 let mark = v.enter_field("user_card_code");
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::Some(
@@ -1328,7 +1340,7 @@ impl InvalidateUserCardRequestBuilder {
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::None,
@@ -1349,7 +1361,7 @@ impl InvalidateUserCardRequestBuilder {
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::None,
@@ -1432,19 +1444,19 @@ impl crate::EndpointRequest for InvalidateUserCardRequest {
             "user_card_code" => ::std::option::Option::Some(self.user_card_code.as_str()),
             "brand_id" => ::std::option::Option::Some(self.brand_id.as_str()),
             "card_id" => ::std::option::Option::Some(self.card_id.as_str()),
-            _ => crate::StringFields::string_field(&self.body, name),
+            _ => crate::runtime::StringFields::string_field(&self.body, name),
         }
     }
 }
 impl crate::Validate for InvalidateUserCardRequest {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.user_card_code;
             let mark = v.enter_field("user_card_code");
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::Some(
@@ -1462,7 +1474,7 @@ impl crate::Validate for InvalidateUserCardRequest {
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1477,7 +1489,7 @@ impl crate::Validate for InvalidateUserCardRequest {
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1491,6 +1503,7 @@ impl crate::Validate for InvalidateUserCardRequest {
 }
 /// `POST /v3/brand/partner/card-member/user-cards/import-by-openid`: 根据OPENID导入用户会员卡: import an existing member by openid; the card is activated in the background, without appearing in the user's card pack. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336981> (rate limit: 5/s per service-provider merchant id).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ImportUserCardByOpenid;
 impl crate::Endpoint for ImportUserCardByOpenid {
     const NAME: &'static str = stringify!(ImportUserCardByOpenid);
@@ -1616,6 +1629,7 @@ impl crate::Endpoint for ImportUserCardByOpenid {
 }
 /// A call of [`ImportUserCardByOpenid`]: its parameters and its body. Sensitive fields of the body are given in plaintext; the client encrypts them. Make one with [`ImportUserCardByOpenidRequest::builder`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ImportUserCardByOpenidRequest {
     /// The request body.
     pub body: crate::ImportUserCardByOpenidBody,
@@ -1628,6 +1642,7 @@ impl ImportUserCardByOpenidRequest {
 }
 /// Builds a [`ImportUserCardByOpenidRequest`]: one setter per parameter and one for the body, then [`ImportUserCardByOpenidRequestBuilder::build`].
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ImportUserCardByOpenidRequestBuilder {
     body: ::std::option::Option<crate::ImportUserCardByOpenidBody>,
 }
@@ -1642,7 +1657,7 @@ impl ImportUserCardByOpenidRequestBuilder {
     pub fn build(
         self,
     ) -> ::std::result::Result<ImportUserCardByOpenidRequest, crate::ValidationError> {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         match &self.body {
             ::std::option::Option::Some(body) => {
                 crate::Validate::validate_into(body, &mut v)
@@ -1687,16 +1702,17 @@ impl crate::EndpointRequest for ImportUserCardByOpenidRequest {
     }
     fn bound_value(&self, name: &str) -> ::std::option::Option<&str> {
         let _ = name;
-        crate::StringFields::string_field(&self.body, name)
+        crate::runtime::StringFields::string_field(&self.body, name)
     }
 }
 impl crate::Validate for ImportUserCardByOpenidRequest {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         crate::Validate::validate_into(&self.body, v);
     }
 }
 /// `POST /v3/brand/partner/card-member/user-cards/import-by-phone`: 根据手机号导入用户会员卡: import an existing member by (encrypted) phone number; the card is activated in the background, without appearing in the user's card pack. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336982> (no rate limit on the page; 5/s per service-provider merchant id inferred from the sibling pages).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ImportUserCardByPhone;
 impl crate::Endpoint for ImportUserCardByPhone {
     const NAME: &'static str = stringify!(ImportUserCardByPhone);
@@ -1821,6 +1837,7 @@ impl crate::Endpoint for ImportUserCardByPhone {
 }
 /// A call of [`ImportUserCardByPhone`]: its parameters and its body. Sensitive fields of the body are given in plaintext; the client encrypts them. Make one with [`ImportUserCardByPhoneRequest::builder`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ImportUserCardByPhoneRequest {
     /// The request body.
     pub body: crate::ImportUserCardByPhoneBody,
@@ -1833,6 +1850,7 @@ impl ImportUserCardByPhoneRequest {
 }
 /// Builds a [`ImportUserCardByPhoneRequest`]: one setter per parameter and one for the body, then [`ImportUserCardByPhoneRequestBuilder::build`].
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ImportUserCardByPhoneRequestBuilder {
     body: ::std::option::Option<crate::ImportUserCardByPhoneBody>,
 }
@@ -1847,7 +1865,7 @@ impl ImportUserCardByPhoneRequestBuilder {
     pub fn build(
         self,
     ) -> ::std::result::Result<ImportUserCardByPhoneRequest, crate::ValidationError> {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         match &self.body {
             ::std::option::Option::Some(body) => {
                 crate::Validate::validate_into(body, &mut v)
@@ -1892,16 +1910,17 @@ impl crate::EndpointRequest for ImportUserCardByPhoneRequest {
     }
     fn bound_value(&self, name: &str) -> ::std::option::Option<&str> {
         let _ = name;
-        crate::StringFields::string_field(&self.body, name)
+        crate::runtime::StringFields::string_field(&self.body, name)
     }
 }
 impl crate::Validate for ImportUserCardByPhoneRequest {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         crate::Validate::validate_into(&self.body, v);
     }
 }
 /// `POST /v3/brand/partner/card-member/user-cards/{user_card_code}/confirm`: 同步会员开通结果: report the result of a card opening WeChat Pay notified (the card counts as opened only then; imports need none), optionally changing some of the card's information. Page: <https://pay.weixin.qq.com/doc/v3/partner/4015336979> (rate limit: 5/s per service-provider merchant id).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ConfirmUserCard;
 impl crate::Endpoint for ConfirmUserCard {
     const NAME: &'static str = stringify!(ConfirmUserCard);
@@ -2020,6 +2039,7 @@ impl crate::Endpoint for ConfirmUserCard {
 }
 /// A call of [`ConfirmUserCard`]: its parameters and its body. Sensitive fields of the body are given in plaintext; the client encrypts them. Make one with [`ConfirmUserCardRequest::builder`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ConfirmUserCardRequest {
     /// 【会员卡code】 The member's unique code under one card template, obtained when the user picked up the card. Digits, letters and half-width punctuation only. (path parameter `user_card_code`)
     pub user_card_code: ::std::string::String,
@@ -2036,6 +2056,7 @@ impl ConfirmUserCardRequest {
 }
 /// Builds a [`ConfirmUserCardRequest`]: one setter per parameter and one for the body, then [`ConfirmUserCardRequestBuilder::build`].
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ConfirmUserCardRequestBuilder {
     user_card_code: ::std::option::Option<::std::string::String>,
     card_id: ::std::option::Option<::std::string::String>,
@@ -2070,14 +2091,14 @@ impl ConfirmUserCardRequestBuilder {
     pub fn build(
         self,
     ) -> ::std::result::Result<ConfirmUserCardRequest, crate::ValidationError> {
-        let mut v = crate::Validator::new();
+        let mut v = crate::__private::Validator::new();
         match &self.user_card_code {
             ::std::option::Option::Some(value) => {
                 let mark = v.enter_field("user_card_code");
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::Some(
@@ -2101,7 +2122,7 @@ impl ConfirmUserCardRequestBuilder {
                 let value = value.as_str();
                 v.check_string(
                     value,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::Some(1u32),
                         max_length: ::std::option::Option::Some(32u32),
                         pattern: ::std::option::Option::None,
@@ -2176,19 +2197,19 @@ impl crate::EndpointRequest for ConfirmUserCardRequest {
         match name {
             "user_card_code" => ::std::option::Option::Some(self.user_card_code.as_str()),
             "card_id" => ::std::option::Option::Some(self.card_id.as_str()),
-            _ => crate::StringFields::string_field(&self.body, name),
+            _ => crate::runtime::StringFields::string_field(&self.body, name),
         }
     }
 }
 impl crate::Validate for ConfirmUserCardRequest {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.user_card_code;
             let mark = v.enter_field("user_card_code");
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::Some(
@@ -2206,7 +2227,7 @@ impl crate::Validate for ConfirmUserCardRequest {
             let value = value.as_str();
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,

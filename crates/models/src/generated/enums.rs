@@ -35,7 +35,7 @@ impl DateType {
         matches!(self, Self::Unknown(_))
     }
 }
-impl crate::OpenEnum for DateType {
+impl crate::runtime::OpenEnum for DateType {
     const KNOWN_VALUES: &'static [&'static str] = &[
         "FIX_TIME_RANGE",
         "FIX_TERM",
@@ -138,7 +138,7 @@ impl CommonFieldFlag {
         matches!(self, Self::Unknown(_))
     }
 }
-impl crate::OpenEnum for CommonFieldFlag {
+impl crate::runtime::OpenEnum for CommonFieldFlag {
     const KNOWN_VALUES: &'static [&'static str] = &[
         "USER_FORM_FLAG_SEX",
         "USER_FORM_FLAG_NAME",
@@ -231,7 +231,7 @@ impl CardType {
         matches!(self, Self::Unknown(_))
     }
 }
-impl crate::OpenEnum for CardType {
+impl crate::runtime::OpenEnum for CardType {
     const KNOWN_VALUES: &'static [&'static str] = &["PURCHASE", "NORMAL", "BALANCE"];
     fn as_str(&self) -> &str {
         self.as_str()
@@ -322,7 +322,7 @@ impl UserCardState {
         matches!(self, Self::Unknown(_))
     }
 }
-impl crate::OpenEnum for UserCardState {
+impl crate::runtime::OpenEnum for UserCardState {
     const KNOWN_VALUES: &'static [&'static str] = &[
         "UNACTIVATED",
         "EFFECTIVE",
@@ -408,7 +408,7 @@ impl UserCardConfirmState {
         matches!(self, Self::Unknown(_))
     }
 }
-impl crate::OpenEnum for UserCardConfirmState {
+impl crate::runtime::OpenEnum for UserCardConfirmState {
     const KNOWN_VALUES: &'static [&'static str] = &[
         "CREATE_CARD_SUCCESS",
         "CREATE_CARD_FAIL",
@@ -505,7 +505,7 @@ impl NotificationEventType {
         matches!(self, Self::Unknown(_))
     }
 }
-impl crate::OpenEnum for NotificationEventType {
+impl crate::runtime::OpenEnum for NotificationEventType {
     const KNOWN_VALUES: &'static [&'static str] = &[
         "MEMBERCARDSP.USER_CARD.CREATE",
         "MEMBERCARDSP.USER_CARD.DELETE",

@@ -3,6 +3,7 @@
 
 /// The request body of ConfirmUserCard. `user_card_code` (path) and `card_id` (query) are not part of it. Fields after `phone_number` and their limits are from third-party SDKs and the PATCH page (the page's readable part ends there).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ConfirmUserCardBody {
     /// 【品牌ID】 The brand id the merchant got when joining WeChat Pay brand merchants; marks which brand the card belongs to.
     pub brand_id: ::std::string::String,
@@ -34,6 +35,7 @@ pub struct ConfirmUserCardBody {
 }
 /// 【会员卡有效期】 A card's validity period. The page does not expand this type: its fields are those of the page's Java sample, their limits inferred from the other RFC3339 time fields (string(32)).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct DateInfo {
     /// 【有效期类型】 How the validity is defined.
     #[serde(rename = "type")]
@@ -50,6 +52,7 @@ pub struct DateInfo {
 }
 /// Details of an error: the field, the offending value, the issue and where it was found.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ErrorDetail {
     /// The field at fault, e.g. `phone_number`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -66,6 +69,7 @@ pub struct ErrorDetail {
 }
 /// The body of every non-2xx answer.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ErrorResponse {
     /// The error code, e.g. `PARAM_ERROR`.
     pub code: ::std::string::String,
@@ -77,6 +81,7 @@ pub struct ErrorResponse {
 }
 /// The request body of ImportUserCardByOpenid. The page's readable part ends at `card_picture_url`; `level`, `valid_date_information`, `user_information` and `pickup_time` (all optional) are inferred from the brand-merchant twin page and third-party SDKs.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ImportUserCardByOpenidBody {
     /// 【品牌ID】 The brand id the merchant got when joining WeChat Pay brand merchants; marks which brand the card belongs to.
     pub brand_id: ::std::string::String,
@@ -110,6 +115,7 @@ pub struct ImportUserCardByOpenidBody {
 }
 /// The request body of ImportUserCardByPhone (no openid: the phone number names the user). The page's readable part ends at `user_information`; `valid_date_information` and `pickup_time` (optional) are inferred from the sibling ImportUserCardByOpenid.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ImportUserCardByPhoneBody {
     /// 【品牌ID】 The brand id the merchant got when joining WeChat Pay brand merchants; marks which brand the card belongs to.
     pub brand_id: ::std::string::String,
@@ -140,6 +146,7 @@ pub struct ImportUserCardByPhoneBody {
 }
 /// The request body of InvalidateUserCard. `user_card_code` (path), `brand_id` and `card_id` (query) are not part of it.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct InvalidateUserCardBody {
     /// 【用户标识】 The user's unique id under the brand's card template AppID.
     pub openid: ::std::string::String,
@@ -149,6 +156,7 @@ pub struct InvalidateUserCardBody {
 }
 /// 【会员卡事件通知】 The JSON body WeChat Pay POSTs to the card template's notify URL (page: <https://pay.weixin.qq.com/doc/v3/partner/4015283692>). Verify its signature over the raw bytes before reading it; the event is in `resource`, encrypted with the APIv3 key. Read leniently like an answer.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Notification {
     /// 【通知ID】 The notification's unique id: the same notification sent again keeps it.
     pub id: ::std::string::String,
@@ -165,6 +173,7 @@ pub struct Notification {
 }
 /// 【通知资源数据】 A notification's encrypted event: AES-256-GCM with the APIv3 key, the nonce and associated data as given here; `ciphertext` is base64 of the encrypted bytes followed by the 16-byte tag.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct NotificationResource {
     /// 【原始回调类型】 The type of the event before encryption.
     pub original_type: ::std::string::String,
@@ -180,6 +189,7 @@ pub struct NotificationResource {
 }
 /// The request body (body 包体参数). `user_card_code` (path) and `card_id` (query) are not part of it. Fields left out are not changed.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct UpdateUserCardBody {
     /// 【品牌ID】 The brand id the merchant got when joining WeChat Pay brand merchants; marks which brand the card belongs to.
     pub brand_id: ::std::string::String,
@@ -209,6 +219,7 @@ pub struct UpdateUserCardBody {
 }
 /// A user's member card, as answered with 200 OK. Sensitive fields are encrypted for the merchant (decrypt with the merchant API private key).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct UserCard {
     /// 【会员卡code】 The member's unique code under one card template.
     pub user_card_code: ::std::string::String,
@@ -257,6 +268,7 @@ pub struct UserCard {
 }
 /// The decrypted `resource` of a card event notification (page: <https://pay.weixin.qq.com/doc/v3/partner/4015283692>; fields from the wechatpay.im listing of MEMBERCARDSP.USER_CARD.CREATE/DELETE and the UserCard answer). Read leniently: only `user_card_code` and `card_id` are required, every other field is optional, so a revised payload still parses.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct UserCardEvent {
     /// 【事件类型】 The event's type, as in the envelope.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -319,6 +331,7 @@ pub struct UserCardEvent {
 }
 /// One page of a user's cards under a brand, as answered with 200 OK by ListUserCards.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct UserCardList {
     /// 【会员卡列表】 The cards of this page; an answer without it has none.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -332,6 +345,7 @@ pub struct UserCardList {
 }
 /// 【用户开卡时填写的个人信息】 The personal information a user filled in when opening the card. The page does not expand this type: its fields are those of the page's Java sample.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct UserInfo {
     /// 【通用字段列表】 Standard form fields (sex, name, birthday, ...). An empty list is not sent.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -342,6 +356,7 @@ pub struct UserInfo {
 }
 /// One standard form field and the user's value for it.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct UserInfoCommonField {
     /// 【字段名】 Which standard field this is.
     pub name: crate::CommonFieldFlag,
@@ -350,6 +365,7 @@ pub struct UserInfoCommonField {
 }
 /// One custom form field of the card template and the values the user chose.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct UserInfoCustomField {
     /// 【字段名】 The custom field's name, as defined in the card template (e.g. 喜欢的运动).
     pub name: ::std::string::String,

@@ -2,45 +2,45 @@
 // To change it, edit the schema (or xtask/src/) and run `cargo xtask gen`.
 
 /// The `pattern` of `UpdateUserCardBody.card_color`.
-static UPDATE_USER_CARD_BODY_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+static UPDATE_USER_CARD_BODY_CARD_COLOR_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^#[0-9A-Fa-f]{6}$",
 );
 /// The `pattern` of `ImportUserCardByOpenidBody.user_card_code`.
-static IMPORT_USER_CARD_BY_OPENID_BODY_USER_CARD_CODE_PATTERN: crate::Pattern = crate::Pattern::new(
+static IMPORT_USER_CARD_BY_OPENID_BODY_USER_CARD_CODE_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^[!-~]+$",
 );
 /// The `pattern` of `ImportUserCardByOpenidBody.card_color`.
-static IMPORT_USER_CARD_BY_OPENID_BODY_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+static IMPORT_USER_CARD_BY_OPENID_BODY_CARD_COLOR_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^#[0-9A-Fa-f]{6}$",
 );
 /// The `pattern` of `ImportUserCardByPhoneBody.user_card_code`.
-static IMPORT_USER_CARD_BY_PHONE_BODY_USER_CARD_CODE_PATTERN: crate::Pattern = crate::Pattern::new(
+static IMPORT_USER_CARD_BY_PHONE_BODY_USER_CARD_CODE_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^[!-~]+$",
 );
 /// The `pattern` of `ImportUserCardByPhoneBody.card_color`.
-static IMPORT_USER_CARD_BY_PHONE_BODY_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+static IMPORT_USER_CARD_BY_PHONE_BODY_CARD_COLOR_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^#[0-9A-Fa-f]{6}$",
 );
 /// The `pattern` of `ConfirmUserCardBody.card_color`.
-static CONFIRM_USER_CARD_BODY_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+static CONFIRM_USER_CARD_BODY_CARD_COLOR_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^#[0-9A-Fa-f]{6}$",
 );
 /// The `pattern` of `UserCard.card_color`.
-static USER_CARD_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+static USER_CARD_CARD_COLOR_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^#[0-9A-Fa-f]{6}$",
 );
 /// The `pattern` of `UserCardEvent.card_color`.
-static USER_CARD_EVENT_CARD_COLOR_PATTERN: crate::Pattern = crate::Pattern::new(
+static USER_CARD_EVENT_CARD_COLOR_PATTERN: crate::__private::Pattern = crate::__private::Pattern::new(
     "^#[0-9A-Fa-f]{6}$",
 );
 impl crate::Validate for crate::UpdateUserCardBody {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.brand_id;
             let mark = v.enter_field("brand_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -54,7 +54,7 @@ impl crate::Validate for crate::UpdateUserCardBody {
             let mark = v.enter_field("openid");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(128u32),
                     pattern: ::std::option::Option::None,
@@ -67,7 +67,7 @@ impl crate::Validate for crate::UpdateUserCardBody {
             let mark = v.enter_field("card_color");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(7u32),
                     pattern: ::std::option::Option::Some(
@@ -82,7 +82,7 @@ impl crate::Validate for crate::UpdateUserCardBody {
             let mark = v.enter_field("card_picture_url");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -95,7 +95,7 @@ impl crate::Validate for crate::UpdateUserCardBody {
             let mark = v.enter_field("phone_number");
             v.check_sensitive(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(512u32),
                     pattern: ::std::option::Option::None,
@@ -108,7 +108,7 @@ impl crate::Validate for crate::UpdateUserCardBody {
             let mark = v.enter_field("level");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(10u32),
                     pattern: ::std::option::Option::None,
@@ -131,7 +131,7 @@ impl crate::Validate for crate::UpdateUserCardBody {
             let mark = v.enter_field("attach");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -143,13 +143,13 @@ impl crate::Validate for crate::UpdateUserCardBody {
     }
 }
 impl crate::Validate for crate::InvalidateUserCardBody {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.openid;
             let mark = v.enter_field("openid");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(128u32),
                     pattern: ::std::option::Option::None,
@@ -162,7 +162,7 @@ impl crate::Validate for crate::InvalidateUserCardBody {
             let mark = v.enter_field("invalid_reason");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -174,13 +174,13 @@ impl crate::Validate for crate::InvalidateUserCardBody {
     }
 }
 impl crate::Validate for crate::ImportUserCardByOpenidBody {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.brand_id;
             let mark = v.enter_field("brand_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -194,7 +194,7 @@ impl crate::Validate for crate::ImportUserCardByOpenidBody {
             let mark = v.enter_field("card_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -208,7 +208,7 @@ impl crate::Validate for crate::ImportUserCardByOpenidBody {
             let mark = v.enter_field("openid");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(128u32),
                     pattern: ::std::option::Option::None,
@@ -222,7 +222,7 @@ impl crate::Validate for crate::ImportUserCardByOpenidBody {
             let mark = v.enter_field("user_card_code");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::Some(
@@ -237,7 +237,7 @@ impl crate::Validate for crate::ImportUserCardByOpenidBody {
             let mark = v.enter_field("phone_number");
             v.check_sensitive(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(512u32),
                     pattern: ::std::option::Option::None,
@@ -250,7 +250,7 @@ impl crate::Validate for crate::ImportUserCardByOpenidBody {
             let mark = v.enter_field("card_color");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(7u32),
                     pattern: ::std::option::Option::Some(
@@ -265,7 +265,7 @@ impl crate::Validate for crate::ImportUserCardByOpenidBody {
             let mark = v.enter_field("card_picture_url");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -278,7 +278,7 @@ impl crate::Validate for crate::ImportUserCardByOpenidBody {
             let mark = v.enter_field("level");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(10u32),
                     pattern: ::std::option::Option::None,
@@ -301,7 +301,7 @@ impl crate::Validate for crate::ImportUserCardByOpenidBody {
             let mark = v.enter_field("pickup_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -313,13 +313,13 @@ impl crate::Validate for crate::ImportUserCardByOpenidBody {
     }
 }
 impl crate::Validate for crate::ImportUserCardByPhoneBody {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.brand_id;
             let mark = v.enter_field("brand_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -333,7 +333,7 @@ impl crate::Validate for crate::ImportUserCardByPhoneBody {
             let mark = v.enter_field("card_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -347,7 +347,7 @@ impl crate::Validate for crate::ImportUserCardByPhoneBody {
             let mark = v.enter_field("phone_number");
             v.check_sensitive(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(512u32),
                     pattern: ::std::option::Option::None,
@@ -361,7 +361,7 @@ impl crate::Validate for crate::ImportUserCardByPhoneBody {
             let mark = v.enter_field("user_card_code");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::Some(
@@ -376,7 +376,7 @@ impl crate::Validate for crate::ImportUserCardByPhoneBody {
             let mark = v.enter_field("card_color");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(7u32),
                     pattern: ::std::option::Option::Some(
@@ -391,7 +391,7 @@ impl crate::Validate for crate::ImportUserCardByPhoneBody {
             let mark = v.enter_field("card_picture_url");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -404,7 +404,7 @@ impl crate::Validate for crate::ImportUserCardByPhoneBody {
             let mark = v.enter_field("level");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(10u32),
                     pattern: ::std::option::Option::None,
@@ -427,7 +427,7 @@ impl crate::Validate for crate::ImportUserCardByPhoneBody {
             let mark = v.enter_field("pickup_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -439,13 +439,13 @@ impl crate::Validate for crate::ImportUserCardByPhoneBody {
     }
 }
 impl crate::Validate for crate::ConfirmUserCardBody {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.brand_id;
             let mark = v.enter_field("brand_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -459,7 +459,7 @@ impl crate::Validate for crate::ConfirmUserCardBody {
             let mark = v.enter_field("openid");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::Some(1u32),
                     max_length: ::std::option::Option::Some(128u32),
                     pattern: ::std::option::Option::None,
@@ -478,7 +478,7 @@ impl crate::Validate for crate::ConfirmUserCardBody {
             let mark = v.enter_field("card_color");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(7u32),
                     pattern: ::std::option::Option::Some(
@@ -493,7 +493,7 @@ impl crate::Validate for crate::ConfirmUserCardBody {
             let mark = v.enter_field("card_picture_url");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -506,7 +506,7 @@ impl crate::Validate for crate::ConfirmUserCardBody {
             let mark = v.enter_field("phone_number");
             v.check_sensitive(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(512u32),
                     pattern: ::std::option::Option::None,
@@ -519,7 +519,7 @@ impl crate::Validate for crate::ConfirmUserCardBody {
             let mark = v.enter_field("level");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(10u32),
                     pattern: ::std::option::Option::None,
@@ -542,7 +542,7 @@ impl crate::Validate for crate::ConfirmUserCardBody {
             let mark = v.enter_field("attach");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -554,13 +554,13 @@ impl crate::Validate for crate::ConfirmUserCardBody {
     }
 }
 impl crate::Validate for crate::UserCard {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.user_card_code;
             let mark = v.enter_field("user_card_code");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -574,7 +574,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("card_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -588,7 +588,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("openid");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(128u32),
                     pattern: ::std::option::Option::None,
@@ -601,7 +601,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("card_color");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(7u32),
                     pattern: ::std::option::Option::Some(&USER_CARD_CARD_COLOR_PATTERN),
@@ -614,7 +614,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("card_picture_url");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -628,7 +628,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("brand_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -647,7 +647,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("phone_number");
             v.check_sensitive(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(512u32),
                     pattern: ::std::option::Option::None,
@@ -660,7 +660,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("level");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(10u32),
                     pattern: ::std::option::Option::None,
@@ -680,7 +680,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("pickup_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -698,7 +698,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("attach");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -717,7 +717,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("invalid_reason");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -730,7 +730,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("invalid_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -744,7 +744,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("create_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -758,7 +758,7 @@ impl crate::Validate for crate::UserCard {
             let mark = v.enter_field("modify_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -770,7 +770,7 @@ impl crate::Validate for crate::UserCard {
     }
 }
 impl crate::Validate for crate::UserCardList {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.data;
             let mark = v.enter_field("data");
@@ -791,7 +791,7 @@ impl crate::Validate for crate::UserCardList {
             let mark = v.enter_field("total_count");
             v.check_integer(
                 *value,
-                &crate::IntegerRules {
+                &crate::__private::IntegerRules {
                     minimum: ::std::option::Option::Some(0i64),
                     maximum: ::std::option::Option::None,
                 },
@@ -803,7 +803,7 @@ impl crate::Validate for crate::UserCardList {
             let mark = v.enter_field("offset");
             v.check_integer(
                 *value,
-                &crate::IntegerRules {
+                &crate::__private::IntegerRules {
                     minimum: ::std::option::Option::Some(0i64),
                     maximum: ::std::option::Option::None,
                 },
@@ -815,7 +815,7 @@ impl crate::Validate for crate::UserCardList {
             let mark = v.enter_field("limit");
             v.check_integer(
                 *value,
-                &crate::IntegerRules {
+                &crate::__private::IntegerRules {
                     minimum: ::std::option::Option::Some(0i64),
                     maximum: ::std::option::Option::None,
                 },
@@ -825,7 +825,7 @@ impl crate::Validate for crate::UserCardList {
     }
 }
 impl crate::Validate for crate::DateInfo {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.type_;
             let mark = v.enter_field("type");
@@ -836,7 +836,7 @@ impl crate::Validate for crate::DateInfo {
             let mark = v.enter_field("available_begin_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -849,7 +849,7 @@ impl crate::Validate for crate::DateInfo {
             let mark = v.enter_field("available_end_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -862,7 +862,7 @@ impl crate::Validate for crate::DateInfo {
             let mark = v.enter_field("available_day_after_receive");
             v.check_integer(
                 *value,
-                &crate::IntegerRules {
+                &crate::__private::IntegerRules {
                     minimum: ::std::option::Option::Some(0i64),
                     maximum: ::std::option::Option::None,
                 },
@@ -872,7 +872,7 @@ impl crate::Validate for crate::DateInfo {
     }
 }
 impl crate::Validate for crate::UserInfo {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.common_field_list;
             let mark = v.enter_field("common_field_list");
@@ -906,7 +906,7 @@ impl crate::Validate for crate::UserInfo {
     }
 }
 impl crate::Validate for crate::UserInfoCommonField {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.name;
             let mark = v.enter_field("name");
@@ -918,7 +918,7 @@ impl crate::Validate for crate::UserInfoCommonField {
             let mark = v.enter_field("value");
             v.check_sensitive(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::None,
                     pattern: ::std::option::Option::None,
@@ -930,13 +930,13 @@ impl crate::Validate for crate::UserInfoCommonField {
     }
 }
 impl crate::Validate for crate::UserInfoCustomField {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.name;
             let mark = v.enter_field("name");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::None,
                     pattern: ::std::option::Option::None,
@@ -957,7 +957,7 @@ impl crate::Validate for crate::UserInfoCustomField {
                 let mark = v.enter_index(i);
                 v.check_sensitive(
                     item,
-                    &crate::StringRules {
+                    &crate::__private::StringRules {
                         min_length: ::std::option::Option::None,
                         max_length: ::std::option::Option::None,
                         pattern: ::std::option::Option::None,
@@ -971,13 +971,13 @@ impl crate::Validate for crate::UserInfoCustomField {
     }
 }
 impl crate::Validate for crate::ErrorResponse {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.code;
             let mark = v.enter_field("code");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::None,
                     pattern: ::std::option::Option::None,
@@ -991,7 +991,7 @@ impl crate::Validate for crate::ErrorResponse {
             let mark = v.enter_field("message");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::None,
                     pattern: ::std::option::Option::None,
@@ -1008,12 +1008,12 @@ impl crate::Validate for crate::ErrorResponse {
     }
 }
 impl crate::Validate for crate::ErrorDetail {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         if let ::std::option::Option::Some(value) = &self.field {
             let mark = v.enter_field("field");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::None,
                     pattern: ::std::option::Option::None,
@@ -1031,7 +1031,7 @@ impl crate::Validate for crate::ErrorDetail {
             let mark = v.enter_field("issue");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::None,
                     pattern: ::std::option::Option::None,
@@ -1044,7 +1044,7 @@ impl crate::Validate for crate::ErrorDetail {
             let mark = v.enter_field("location");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::None,
                     pattern: ::std::option::Option::None,
@@ -1056,13 +1056,13 @@ impl crate::Validate for crate::ErrorDetail {
     }
 }
 impl crate::Validate for crate::Notification {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.id;
             let mark = v.enter_field("id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(36u32),
                     pattern: ::std::option::Option::None,
@@ -1076,7 +1076,7 @@ impl crate::Validate for crate::Notification {
             let mark = v.enter_field("create_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1096,7 +1096,7 @@ impl crate::Validate for crate::Notification {
             let mark = v.enter_field("resource_type");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1110,7 +1110,7 @@ impl crate::Validate for crate::Notification {
             let mark = v.enter_field("summary");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(64u32),
                     pattern: ::std::option::Option::None,
@@ -1128,13 +1128,13 @@ impl crate::Validate for crate::Notification {
     }
 }
 impl crate::Validate for crate::NotificationResource {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         {
             let value = &self.original_type;
             let mark = v.enter_field("original_type");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1148,7 +1148,7 @@ impl crate::Validate for crate::NotificationResource {
             let mark = v.enter_field("algorithm");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1162,7 +1162,7 @@ impl crate::Validate for crate::NotificationResource {
             let mark = v.enter_field("ciphertext");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::None,
                     pattern: ::std::option::Option::None,
@@ -1175,7 +1175,7 @@ impl crate::Validate for crate::NotificationResource {
             let mark = v.enter_field("associated_data");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(16u32),
                     pattern: ::std::option::Option::None,
@@ -1189,7 +1189,7 @@ impl crate::Validate for crate::NotificationResource {
             let mark = v.enter_field("nonce");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(16u32),
                     pattern: ::std::option::Option::None,
@@ -1201,7 +1201,7 @@ impl crate::Validate for crate::NotificationResource {
     }
 }
 impl crate::Validate for crate::UserCardEvent {
-    fn validate_into(&self, v: &mut crate::Validator) {
+    fn validate_into(&self, v: &mut crate::__private::Validator) {
         if let ::std::option::Option::Some(value) = &self.event_type {
             let mark = v.enter_field("event_type");
             v.check_enum(value);
@@ -1211,7 +1211,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("event_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1225,7 +1225,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("user_card_code");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1239,7 +1239,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("card_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1252,7 +1252,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("openid");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(128u32),
                     pattern: ::std::option::Option::None,
@@ -1265,7 +1265,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("brand_id");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1283,7 +1283,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("card_color");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(7u32),
                     pattern: ::std::option::Option::Some(
@@ -1298,7 +1298,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("card_picture_url");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -1311,7 +1311,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("phone_number");
             v.check_sensitive(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(512u32),
                     pattern: ::std::option::Option::None,
@@ -1324,7 +1324,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("level");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(10u32),
                     pattern: ::std::option::Option::None,
@@ -1342,7 +1342,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("pickup_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1360,7 +1360,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("attach");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(256u32),
                     pattern: ::std::option::Option::None,
@@ -1378,7 +1378,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("invalid_reason");
             v.check_string(
                 value,
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1391,7 +1391,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("invalid_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1404,7 +1404,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("create_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
@@ -1417,7 +1417,7 @@ impl crate::Validate for crate::UserCardEvent {
             let mark = v.enter_field("modify_time");
             v.check_string(
                 value.as_str(),
-                &crate::StringRules {
+                &crate::__private::StringRules {
                     min_length: ::std::option::Option::None,
                     max_length: ::std::option::Option::Some(32u32),
                     pattern: ::std::option::Option::None,
