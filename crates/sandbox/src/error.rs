@@ -14,7 +14,7 @@ use wechatpay_signing::{CryptoError, KeyError};
 #[non_exhaustive]
 pub enum SandboxError {
     /// The listening address could not be bound (in use, not local, no permission).
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -22,7 +22,7 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     /// A key, certificate or identifier given to the builder could not be loaded.
-    #[error("invalid {what}: {source}")]
+    #[error("invalid {what}")]
     Key {
         /// Which one, e.g. "merchant public key".
         what: &'static str,
@@ -30,7 +30,7 @@ pub enum SandboxError {
         source: KeyError,
     },
     /// A key could not be generated or exported.
-    #[error("cannot generate the {what}: {source}")]
+    #[error("cannot generate the {what}")]
     KeyGeneration {
         /// Which one, e.g. "merchant key".
         what: &'static str,
@@ -41,7 +41,7 @@ pub enum SandboxError {
     #[error("invalid sandbox configuration: {0}")]
     Config(String),
     /// The cards file could not be read.
-    #[error("cannot read the cards file {path}: {source}")]
+    #[error("cannot read the cards file {path}")]
     CardsFile {
         /// The file.
         path: PathBuf,
@@ -49,7 +49,7 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     /// The cards file is not a JSON array of user cards.
-    #[error("the cards file {path} is not a JSON array of user cards: {source}")]
+    #[error("the cards file {path} is not a JSON array of user cards")]
     CardsJson {
         /// The file.
         path: PathBuf,

@@ -178,7 +178,15 @@ async fn refused(builder: wechatpay_sandbox::SandboxBuilder, what: &str) -> Stri
     match builder.start().await {
         Ok(_) => panic!("{what}: started"),
         Err(error) => {
-            let message = error.to_string();
+            // The message and its causes, as a caller walking the chain prints them (each
+            // level says only its own part).
+            let mut message = error.to_string();
+            let mut cause = std::error::Error::source(&error);
+            while let Some(inner) = cause {
+                message.push_str(": ");
+                message.push_str(&inner.to_string());
+                cause = inner.source();
+            }
             assert!(!message.contains("-----BEGIN"), "{message}");
             message
         }
@@ -322,4 +330,23 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     sandbox.shutdown().await;
     assert_eq!(in_flight.await.unwrap(), 200);
+}
+
+#[tokio::test]
+async fn an_error_says_its_own_part_and_leaves_the_cause_to_source() {
+    let error = match Sandbox::builder()
+        .cards_file("/nonexistent/cards.json")
+        .start()
+        .await
+    {
+        Ok(_) => panic!("started without its cards file"),
+        Err(error) => error,
+    };
+    let own = error.to_string();
+    assert!(own.contains("/nonexistent/cards.json"), "{own}");
+    // Printed once, by whoever walks the chain (the CLI prints "caused by: …").
+    let cause = std::error::Error::source(&error)
+        .expect("the io error")
+        .to_string();
+    assert!(!own.contains(&cause), "{own} repeats {cause}");
 }
