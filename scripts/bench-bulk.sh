@@ -43,18 +43,31 @@ make_input() {
 for _ in $(seq 100); do [ -s "$work/sandbox/env" ] && break; sleep 0.1; done
 set -a; . "$work/sandbox/env"; set +a
 
-# Runs bulk under /usr/bin/time -v; prints: lines, seconds, lines/s, CPU s per 1000 lines, max RSS MiB.
+# The cryptographic floor of one update, from `openssl speed rsa2048` on this machine: one
+# RSA-2048 signature (the request) and two public-key operations (the phone number's encryption,
+# the answer's verification). Measured around each bulk run, so both see the same machine.
+floor_ms() {
+  openssl speed -seconds 3 rsa2048 2>/dev/null |
+    awk '/^rsa 2048 bits/ { printf "%.4f", ($4 + 2 * $5) * 1000 }'
+}
+
+# Runs bulk under /usr/bin/time -v; prints: lines, seconds, lines/s, CPU s per 1000 lines, max RSS
+# MiB, and the CPU per line as a multiple of the floor (the mean of the floors before and after).
 measure() {
   local n=$1 concurrency=$2 input=$3
   rm -f "$work/journal"
+  local before after
+  before=$(floor_ms)
   /usr/bin/time -v "$bin" bulk --input "$input" --journal "$work/journal" --concurrency "$concurrency" --rps off \
     2> "$work/time" || { cat "$work/time"; exit 1; }
   grep -q "$n succeeded, 0 failed" "$work/time" || { cat "$work/time"; exit 1; }
-  awk -v n="$n" -v c="$concurrency" -F': ' '
+  after=$(floor_ms)
+  awk -v n="$n" -v c="$concurrency" -v floor="$before $after" -F': ' '
     /Elapsed \(wall clock\)/ { split($2, t, ":"); wall = (length(t) == 3) ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2] }
     /User time/ { user = $2 } /System time/ { sys = $2 } /Maximum resident/ { rss = $2 }
-    END { printf "%9d lines  concurrency %2d  %7.1f s  %7.0f lines/s  %.3f CPU s per 1000 lines  %6.1f MiB max RSS\n",
-          n, c, wall, n / wall, (user + sys) * 1000 / n, rss / 1024 }' "$work/time"
+    END { split(floor, f, " "); fl = (f[1] + f[2]) / 2
+          printf "%9d lines  concurrency %2d  %7.1f s  %7.0f lines/s  %.3f CPU s per 1000 lines  %6.1f MiB max RSS  %.2fx the floor (%.3f ms)\n",
+          n, c, wall, n / wall, (user + sys) * 1000 / n, rss / 1024, (user + sys) * 1000 / n / fl, fl }' "$work/time"
 }
 
 echo "== throughput ($lines lines, sandbox $(cat "$work/url"))"
