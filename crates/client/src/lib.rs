@@ -168,7 +168,7 @@ mod error;
 mod escape;
 mod failover;
 pub mod notify;
-mod rate_limit;
+pub mod rate_limit;
 mod retry;
 mod url;
 
@@ -186,9 +186,7 @@ pub use failover::FailoverPolicy;
 pub use notify::{
     Acknowledgement, CardEvent, NotificationError, NotificationErrorKind, NotificationReceiver,
 };
-pub use rate_limit::{
-    InvalidRate, MAX_RATE, MAX_RETRY_AFTER, MIN_ADAPTIVE_RATE, MIN_RATE, RateLimiter,
-};
+pub use rate_limit::{InvalidRate, RateLimiter};
 pub use retry::RetryPolicy;
 
 /// The request and response types (the `wechatpay-card-models` crate).

@@ -5,9 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
-use wechatpay_card_client::{
-    InvalidRate, MAX_RATE, MAX_RETRY_AFTER, MIN_ADAPTIVE_RATE, MIN_RATE, RateLimiter,
-};
+use wechatpay_card_client::rate_limit::{MAX_RATE, MAX_RETRY_AFTER, MIN_ADAPTIVE_RATE, MIN_RATE};
+use wechatpay_card_client::{InvalidRate, RateLimiter};
 
 /// A server's limit of `R` requests per second, as the client cannot see it.
 trait Server {
