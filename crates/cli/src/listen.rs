@@ -3,7 +3,7 @@
 //! each opened card.
 
 use std::collections::{HashSet, VecDeque};
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -72,14 +72,14 @@ fn parse_api_v3_key(text: &str) -> Result<ApiV3Key, String> {
 
 /// The ids already printed: a set and the order to forget them in, at most
 /// [`MAX_REMEMBERED_IDS`].
-struct Seen {
+pub(crate) struct Seen {
     ids: HashSet<String>,
     order: VecDeque<String>,
     capacity: usize,
 }
 
 impl Seen {
-    fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             ids: HashSet::new(),
             order: VecDeque::new(),
@@ -87,7 +87,7 @@ impl Seen {
         }
     }
 
-    fn contains(&self, id: &str) -> bool {
+    pub(crate) fn contains(&self, id: &str) -> bool {
         self.ids.contains(id)
     }
 
@@ -103,7 +103,7 @@ impl Seen {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ids.len()
     }
 }
@@ -126,7 +126,14 @@ fn load_journal(path: &Path, seen: &mut Seen) -> std::io::Result<usize> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e),
     };
-    let mut reader = BufReader::new(file);
+    read_journal(BufReader::new(file), seen)
+}
+
+/// Reads journal ids from `reader` into `seen` (which forgets the oldest beyond its capacity),
+/// a line of at most [`MAX_JOURNAL_LINE`] bytes at a time; returns how many lines were skipped
+/// (too long or not UTF-8). No file and no side effect: the fuzz target `cli_listen_journal`
+/// calls it on arbitrary bytes.
+pub(crate) fn read_journal(mut reader: impl BufRead, seen: &mut Seen) -> std::io::Result<usize> {
     let mut skipped = 0;
     let mut line = Vec::new();
     loop {
