@@ -246,19 +246,17 @@ async fn bulk(args: BulkArgs) -> Result<ExitCode, Failure> {
                     message: invalid.message,
                     request_id: None,
                 };
-                journal
-                    .record(&Record {
-                        line: line_no,
-                        card_id: &invalid.card_id,
-                        code: &invalid.code,
-                        digest: invalid.digest,
-                        outcome: Outcome::Failed,
-                        request_id: None,
-                        attempts: None,
-                        resolved: None,
-                        error: Some(error),
-                    })
-                    .await?;
+                journal.record(&Record {
+                    line: line_no,
+                    card_id: &invalid.card_id,
+                    code: &invalid.code,
+                    digest: invalid.digest,
+                    outcome: Outcome::Failed,
+                    request_id: None,
+                    attempts: None,
+                    resolved: None,
+                    error: Some(error),
+                })?;
                 counters.failed.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
@@ -398,17 +396,15 @@ impl At<'_> {
 
         let error = match self.client.execute(request).await {
             Ok(verified) => {
-                return self
-                    .record(
-                        &card_id,
-                        &code,
-                        Outcome::Ok,
-                        verified.request_id(),
-                        Some(verified.attempts()),
-                        None,
-                        None,
-                    )
-                    .await;
+                return self.record(
+                    &card_id,
+                    &code,
+                    Outcome::Ok,
+                    verified.request_id(),
+                    Some(verified.attempts()),
+                    None,
+                    None,
+                );
             }
             Err(error) => error,
         };
@@ -424,17 +420,15 @@ impl At<'_> {
             && let Some(check) = &check
             && let Some(read) = check.run(self.client).await
         {
-            return self
-                .record(
-                    &card_id,
-                    &code,
-                    Outcome::Ok,
-                    read.request_id.as_deref(),
-                    None,
-                    Some("read back"),
-                    Some(error_record(&error)),
-                )
-                .await;
+            return self.record(
+                &card_id,
+                &code,
+                Outcome::Ok,
+                read.request_id.as_deref(),
+                None,
+                Some("read back"),
+                Some(error_record(&error)),
+            );
         }
         let outcome = if unverified {
             Outcome::Unverified
@@ -450,11 +444,10 @@ impl At<'_> {
             None,
             Some(error_record(&error)),
         )
-        .await
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn record(
+    fn record(
         &self,
         card_id: &str,
         code: &str,
@@ -470,19 +463,17 @@ impl At<'_> {
             &self.counters.failed
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        self.journal
-            .record(&Record {
-                line: self.line,
-                card_id,
-                code,
-                digest: Some(self.digest),
-                outcome,
-                request_id,
-                attempts,
-                resolved,
-                error,
-            })
-            .await
+        self.journal.record(&Record {
+            line: self.line,
+            card_id,
+            code,
+            digest: Some(self.digest),
+            outcome,
+            request_id,
+            attempts,
+            resolved,
+            error,
+        })
     }
 }
 

@@ -70,10 +70,30 @@ fn report(error: &dyn std::error::Error) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // `bulk` runs on one thread: one core signs thousands of requests a second, far above
+    // WeChat Pay's rate limits, and a single-threaded runtime spares the cross-thread wake-ups
+    // of a multi-threaded one (about 6% of the CPU per line, `scripts/bench-bulk.sh`). The
+    // others, the sandbox and the demo among them, serve many connections at once.
+    let runtime = match cli {
+        Cli::Bulk(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            report(&error);
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
     match cli {
         Cli::Get(args) => get::run(args).await,
         Cli::List(args) => list::run(args).await,

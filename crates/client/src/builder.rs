@@ -603,17 +603,22 @@ impl ClientBuilder {
             reason: e.to_string(),
         })?;
 
-        let base_url = check_url("the base URL (WECHATPAY_BASE_URL)", &self.base_url)?;
+        const BASE: &str = "the base URL (WECHATPAY_BASE_URL)";
+        const BACKUP: &str = "the backup base URL (WECHATPAY_BACKUP_BASE_URL)";
+        let base_url = check_url(BASE, &self.base_url)?;
         let backup_base_url = match &self.backup_base_url {
-            Backup::Url(url) => Some(check_url(
-                "the backup base URL (WECHATPAY_BACKUP_BASE_URL)",
-                url,
-            )?),
+            Backup::Url(url) => Some(check_url(BACKUP, url)?),
             Backup::Default if base_url == DEFAULT_BASE_URL => {
                 Some(DEFAULT_BACKUP_BASE_URL.to_string())
             }
             Backup::Default | Backup::Disabled => None,
         };
+        // Parsed once: each request's URL is the request-target joined to them.
+        let base = parse_url(BASE, &base_url)?;
+        let backup_base = backup_base_url
+            .as_deref()
+            .map(|url| parse_url(BACKUP, url))
+            .transpose()?;
         for (what, d) in [
             ("the attempt timeout", self.attempt_timeout),
             ("the call timeout", self.call_timeout),
@@ -648,6 +653,8 @@ impl ClientBuilder {
                 hosts: HostSelector::new(self.failover, backup_base_url.is_some()),
                 base_url,
                 backup_base_url,
+                base,
+                backup_base,
                 retry: self.retry,
                 attempt_timeout: self.attempt_timeout,
                 call_timeout: self.call_timeout,
@@ -738,6 +745,14 @@ fn check_url(what: &str, url: &str) -> Result<String, ConfigError> {
         return Err(invalid("must be just scheme, host and port"));
     }
     Ok(trimmed.to_string())
+}
+
+/// `url` (already checked by [`check_url`]) parsed, e.g. its host a valid host name.
+fn parse_url(what: &str, url: &str) -> Result<reqwest::Url, ConfigError> {
+    reqwest::Url::parse(url).map_err(|e| ConfigError::Invalid {
+        what: what.to_string(),
+        reason: format!("{url:?} is not a URL: {e}"),
+    })
 }
 
 #[cfg(test)]

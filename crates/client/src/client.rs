@@ -41,6 +41,10 @@ pub(crate) struct Inner {
     pub(crate) hosts: HostSelector,
     pub(crate) base_url: String,
     pub(crate) backup_base_url: Option<String>,
+    /// `base_url` parsed.
+    pub(crate) base: reqwest::Url,
+    /// `backup_base_url` parsed.
+    pub(crate) backup_base: Option<reqwest::Url>,
     pub(crate) retry: RetryPolicy,
     pub(crate) attempt_timeout: Duration,
     pub(crate) call_timeout: Duration,
@@ -388,9 +392,9 @@ impl Client {
             }
             let now = Instant::now();
             let host = inner.hosts.pick(now);
-            let base_url = match (host, &inner.backup_base_url) {
-                (Host::Backup, Some(backup)) => backup.as_str(),
-                _ => inner.base_url.as_str(),
+            let (base_url, base) = match (host, &inner.backup_base_url, &inner.backup_base) {
+                (Host::Backup, Some(backup_url), Some(backup)) => (backup_url.as_str(), backup),
+                _ => (inner.base_url.as_str(), &inner.base),
             };
             let budget = inner
                 .attempt_timeout
@@ -404,7 +408,7 @@ impl Client {
                 latency_ms = field::Empty,
             );
             let attempt_started = Instant::now();
-            let outcome = tokio::time::timeout(budget, self.attempt(base_url, prepared))
+            let outcome = tokio::time::timeout(budget, self.attempt(base_url, base, prepared))
                 .instrument(span.clone())
                 .await;
             span.record("latency_ms", attempt_started.elapsed().as_millis() as u64);
@@ -518,6 +522,7 @@ impl Client {
     async fn attempt<E: Endpoint>(
         &self,
         base_url: &str,
+        base: &reqwest::Url,
         prepared: &Prepared<E>,
     ) -> Result<RawResponse, Error> {
         let inner = &self.inner;
@@ -531,9 +536,14 @@ impl Client {
                 Some(Box::new(e)),
             )
         })?;
+        // The target is path-absolute and the base has no path: the join is the base's scheme,
+        // host and port, then the target, without parsing the host again for every request.
+        let url = base.join(&prepared.target).map_err(|e| {
+            Error::internal("the request-target does not make a URL", Some(Box::new(e)))
+        })?;
         let mut builder = inner
             .http
-            .request(method, format!("{base_url}{}", prepared.target))
+            .request(method, url)
             .header(http::header::AUTHORIZATION, authorization)
             .header(http::header::ACCEPT, "application/json");
         if E::HAS_BODY {

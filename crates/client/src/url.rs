@@ -79,4 +79,24 @@ mod tests {
             "/v3/brand/partner/card-member/user-cards/%E4%BC%9A%E5%91%98?card_id=a"
         );
     }
+
+    /// The client joins each target to the parsed base URL: what is sent on the request line
+    /// must be exactly the target signed, whatever characters the parameters hold.
+    #[test]
+    fn the_url_sent_holds_the_target_signed_unchanged() {
+        let printable: String = (b'!'..=b'~').map(char::from).collect();
+        let base = reqwest::Url::parse("https://api.mch.weixin.qq.com").unwrap();
+        for (code, card_id) in [
+            ("478515832665", "pbLatjvWOibDc5-TBnbUk1pD12o0"),
+            (printable.as_str(), printable.as_str()),
+            ("...", "%2e%2E"),
+            ("会员 卡", "a b\tc"),
+        ] {
+            let signed = target(code, card_id);
+            let url = base.join(&signed).unwrap();
+            assert_eq!(url.host_str(), Some("api.mch.weixin.qq.com"));
+            let sent = format!("{}?{}", url.path(), url.query().unwrap());
+            assert_eq!(sent, signed, "{code:?} {card_id:?}");
+        }
+    }
 }
