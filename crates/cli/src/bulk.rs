@@ -603,7 +603,7 @@ impl Op {
     fn request(
         self,
         params: &std::collections::BTreeMap<&'static str, String>,
-        body: &[u8],
+        body: serde_json::Value,
     ) -> Result<Request, Vec<Violation>> {
         let p = |name: &str| params.get(name).cloned();
         /// Sets each parameter given (a missing one is reported by `build`).
@@ -619,7 +619,7 @@ impl Op {
         }
         match self {
             Self::Update => {
-                plumbing::request_from_json(body, |body: Option<UpdateUserCardBody>| {
+                plumbing::request_from_value(body, |body: Option<UpdateUserCardBody>| {
                     let body = body.unwrap_or_else(|| UpdateUserCardBody::new("-", "-"));
                     let request = UpdateUserCardRequest::new(
                         p("user_card_code").unwrap_or_default(),
@@ -631,7 +631,7 @@ impl Op {
                 .map(Request::Update)
             }
             Self::Invalidate => {
-                plumbing::request_from_json(body, |body: Option<InvalidateUserCardBody>| {
+                plumbing::request_from_value(body, |body: Option<InvalidateUserCardBody>| {
                     let b = with!(
                         InvalidateUserCardRequest::builder(),
                         user_card_code,
@@ -643,21 +643,21 @@ impl Op {
                 .map(Request::Invalidate)
             }
             Self::Confirm => {
-                plumbing::request_from_json(body, |body: Option<ConfirmUserCardBody>| {
+                plumbing::request_from_value(body, |body: Option<ConfirmUserCardBody>| {
                     let b = with!(ConfirmUserCardRequest::builder(), user_card_code, card_id);
                     with_body(b, body, |b, body| b.body(body)).build()
                 })
                 .map(Request::Confirm)
             }
             Self::ImportByOpenid => {
-                plumbing::request_from_json(body, |body: Option<ImportUserCardByOpenidBody>| {
+                plumbing::request_from_value(body, |body: Option<ImportUserCardByOpenidBody>| {
                     let b = ImportUserCardByOpenidRequest::builder();
                     with_body(b, body, |b, body| b.body(body)).build()
                 })
                 .map(Request::ImportByOpenid)
             }
             Self::ImportByPhone => {
-                plumbing::request_from_json(body, |body: Option<ImportUserCardByPhoneBody>| {
+                plumbing::request_from_value(body, |body: Option<ImportUserCardByPhoneBody>| {
                     let b = ImportUserCardByPhoneRequest::builder();
                     with_body(b, body, |b, body| b.body(body)).build()
                 })
@@ -741,14 +741,10 @@ pub(crate) fn parse_line(
             .to_string()
     };
     let (card_id, code) = (named("card_id"), named("user_card_code"));
-    let checked = serde_json::to_vec(&body)
-        .map_err(|e| InvalidLine::new(e.to_string()))
-        .and_then(|json| {
-            op.request(&params, &json).map_err(|violations| {
-                let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
-                InvalidLine::new(format!("invalid: {}", list.join("; ")))
-            })
-        });
+    let checked = op.request(&params, body).map_err(|violations| {
+        let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        InvalidLine::new(format!("invalid: {}", list.join("; ")))
+    });
     checked
         .map(|request| Parsed::Send(Box::new(request), digest))
         .map_err(|invalid| InvalidLine {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use wechatpay_card_client::models::runtime::{LenientDeserialize, StrictFields};
 use wechatpay_card_client::models::{
-    UserCard, Validate, ValidationError, Violation, from_json_strict,
+    UserCard, Validate, ValidationError, Violation, from_json_strict, from_value_strict,
 };
 use wechatpay_card_client::{Client, Untrusted, Verified};
 
@@ -86,7 +86,25 @@ pub(crate) fn request_from_json<B, R>(
 where
     B: LenientDeserialize + Validate + StrictFields,
 {
-    match from_json_strict::<B>(bytes) {
+    request_from(from_json_strict::<B>(bytes), build)
+}
+
+/// [`request_from_json`] of a body already parsed (a `bulk` line's).
+pub(crate) fn request_from_value<B, R>(
+    body: serde_json::Value,
+    build: impl FnOnce(Option<B>) -> Result<R, ValidationError>,
+) -> Result<R, Vec<Violation>>
+where
+    B: LenientDeserialize + Validate + StrictFields,
+{
+    request_from(from_value_strict::<B>(body), build)
+}
+
+fn request_from<B, R>(
+    body: Result<B, ValidationError>,
+    build: impl FnOnce(Option<B>) -> Result<R, ValidationError>,
+) -> Result<R, Vec<Violation>> {
+    match body {
         Ok(body) => build(Some(body)).map_err(ValidationError::into_violations),
         Err(body_errors) => {
             let mut violations: Vec<Violation> = build(None)

@@ -12,8 +12,8 @@
 //! - [`Timestamp`]: RFC 3339 times kept byte for byte (offset and precision);
 //! - [`SensitiveString`]: the values WeChat Pay wants encrypted; `Debug` prints `***`;
 //! - [`Validate`]: every limit of the schema, counted in characters, every violation reported
-//!   with its field path; [`from_json_strict`] adds unknown fields, missing fields and wrong
-//!   types. Only characters of the Basic Multilingual Plane (1-3 UTF-8 bytes) are accepted, in
+//!   with its field path; [`from_json_strict`] (or [`from_value_strict`]) adds unknown fields,
+//!   missing fields and wrong types. Only characters of the Basic Multilingual Plane (1-3 UTF-8 bytes) are accepted, in
 //!   the plaintext of encrypted fields too: WeChat Pay APIv3 supports no others, and it stores
 //!   the decrypted plaintext;
 //! - [`from_json_lenient`]: answers read like Smithy's client error correction: a missing or
@@ -120,7 +120,7 @@
 //!
 //! The root holds what a user of the models names: the types, their builders, the open enums,
 //! the endpoints, [`Validate`] and its report ([`ValidationError`], [`Violation`], [`Rule`],
-//! [`Format`]), [`from_json_strict`], [`from_json_lenient`] and its [`Lenient`] /
+//! [`Format`]), [`from_json_strict`] / [`from_value_strict`], [`from_json_lenient`] and its [`Lenient`] /
 //! [`Correction`], [`Timestamp`], [`SensitiveString`], [`UnknownValue`], [`NoBody`] and
 //! [`SCHEMA_JSON`]. The traits a client or a server written generically over the models needs
 //! as bounds are in [`runtime`]. What only the generated code calls (the validator it drives,
@@ -151,7 +151,9 @@ pub use nobody::NoBody;
 pub use sensitive::SensitiveString;
 pub use timestamp::{InvalidTimestamp, Timestamp};
 pub use unknown::UnknownValue;
-pub use validation::{Format, Rule, Validate, ValidationError, Violation, from_json_strict};
+pub use validation::{
+    Format, Rule, Validate, ValidationError, Violation, from_json_strict, from_value_strict,
+};
 
 /// The traits the generated types implement, for code written generically over them: a client
 /// that encrypts every request and decrypts every answer, a server that reads any body.

@@ -119,18 +119,37 @@ pub fn from_json_strict<T>(json: &[u8]) -> Result<T, ValidationError>
 where
     T: LenientDeserialize + Validate + StrictFields,
 {
-    let mut v = Validator::new();
-    let value: serde_json::Value = match serde_json::from_slice(json) {
-        Ok(value) => value,
+    match serde_json::from_slice(json) {
+        Ok(value) => from_value_strict(value),
         Err(e) => {
+            let mut v = Validator::new();
             v.report(Rule::Json {
                 message: e.to_string(),
             });
-            return Err(ValidationError {
+            Err(ValidationError {
                 violations: v.violations,
-            });
+            })
         }
-    };
+    }
+}
+
+/// [`from_json_strict`] of JSON already parsed, for a caller that holds the value (e.g. one
+/// field of a larger document): the same checks and violations, without printing the value
+/// and parsing it again.
+///
+/// ```
+/// use wechatpay_card_models::{UpdateUserCardBody, from_value_strict};
+///
+/// let line: serde_json::Value = serde_json::from_str(r#"{"body": {"brand_id": "1004", "openid": "o1"}}"#)?;
+/// let body: UpdateUserCardBody = from_value_strict(line["body"].clone())?;
+/// assert_eq!(body.brand_id, "1004");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn from_value_strict<T>(value: serde_json::Value) -> Result<T, ValidationError>
+where
+    T: LenientDeserialize + Validate + StrictFields,
+{
+    let mut v = Validator::new();
     T::unknown_fields(&value, &mut v);
     let shape_from = v.violations.len();
     let Some(parsed) = T::read_lenient(value, &mut v) else {

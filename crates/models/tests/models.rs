@@ -593,3 +593,28 @@ fn bound_fields_are_in_the_request_and_the_answer() {
     assert_eq!(card.string_field("phone_number"), None);
     assert_eq!(card.string_field("no_such_field"), None);
 }
+
+#[test]
+fn strict_reading_of_a_parsed_value_reports_what_strict_reading_of_its_bytes_does() {
+    let examples = [
+        r#"{"brand_id": "1004", "openid": "o1", "level": "gold"}"#,
+        r#"{"openid": "o1", "levle": "gold", "level": 5}"#,
+        r#"{"brand_id": "1004", "openid": "o1", "phone_number": "138", "valid_date_information": {"type": "X"}}"#,
+        r#"{"brand_id": "", "openid": "o1", "user_information": {"custom_field_list": [1, {"name": 2}]}}"#,
+        r#"[]"#,
+        r#"null"#,
+    ];
+    for json in examples {
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        let from_bytes =
+            wechatpay_card_models::from_json_strict::<UpdateUserCardBody>(json.as_bytes());
+        let from_value = wechatpay_card_models::from_value_strict::<UpdateUserCardBody>(value);
+        assert_eq!(from_bytes, from_value, "{json}");
+    }
+    assert!(
+        wechatpay_card_models::from_value_strict::<UpdateUserCardBody>(serde_json::json!({
+            "brand_id": "1004", "openid": "o1"
+        }))
+        .is_ok()
+    );
+}
