@@ -75,8 +75,9 @@ fn main() -> ExitCode {
     init_logging();
     // `bulk` runs on one thread: one core signs thousands of requests a second, far above
     // WeChat Pay's rate limits, and a single-threaded runtime spares the cross-thread wake-ups
-    // of a multi-threaded one (about 6% of the CPU per line, `scripts/bench-bulk.sh`). The
-    // others, the sandbox and the demo among them, serve many connections at once.
+    // of a multi-threaded one (measured: a few percent of the CPU per line at concurrency 8,
+    // more at 1; README, "Performance"). The others, the sandbox and the demo among them, serve
+    // many connections at once.
     let runtime = match cli {
         Cli::Bulk(_) => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),

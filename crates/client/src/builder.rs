@@ -779,4 +779,26 @@ mod tests {
             assert!(check_url("u", bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn a_base_url_whose_host_is_not_a_host_is_refused_when_built() {
+        for bad in [
+            "http://[::1",
+            "https://exa mple.com",
+            "https://a:99999",
+            "https://%00",
+        ] {
+            // check_url lets some through (no '/', '?'...); the parse at build refuses them all,
+            // rather than the first request failing.
+            let checked = check_url("the base URL", bad);
+            let error = checked
+                .and_then(|url| parse_url("the base URL", &url))
+                .err()
+                .unwrap_or_else(|| panic!("{bad} accepted"));
+            let text = error.to_string();
+            assert!(text.contains("the base URL"), "{text}");
+        }
+        assert!(parse_url("u", "http://127.0.0.1:8080").is_ok());
+        assert!(parse_url("u", "https://api.mch.weixin.qq.com").is_ok());
+    }
 }
