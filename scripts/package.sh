@@ -8,6 +8,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Cargo takes a registry's crate for immutable: it unpacks a name and version once, under
+# $CARGO_HOME/registry/src/-<hash>/ for the overlay (a local registry has no host name, hence the
+# leading '-'), and never rebuilds its compiled copy in target/. Our crates keep their version
+# while they change, so on a machine that packaged before, the verification would build against
+# the previous run's sources (seen: a function added to the models "missing" for the CLI). Those
+# unpacked copies of this workspace's crates, and what was compiled from them (found by their
+# dep-info files, which name the unpacked sources), are removed first; nothing else is touched.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+for unpacked in "$cargo_home"/registry/src/-*/wechatpay-*; do
+  [ -e "$unpacked" ] && rm -rf "$unpacked"
+done
+target_dir="${CARGO_TARGET_DIR:-target}"
+for depinfo in "$target_dir"/debug/deps/wechatpay_*.d; do
+  [ -e "$depinfo" ] || continue
+  if grep -q "registry/src/-" "$depinfo"; then
+    unit=$(basename "$depinfo" .d)       # e.g. wechatpay_card_models-4344cb7d071c951c
+    hash=${unit##*-}
+    rm -f "$target_dir"/debug/deps/*"$unit".* "$target_dir"/debug/deps/lib"$unit".*
+    rm -rf "$target_dir"/debug/.fingerprint/*-"$hash"
+  fi
+done
+
 cargo package --allow-dirty --quiet \
     -p wechatpay-card-models \
     -p wechatpay-signing \
