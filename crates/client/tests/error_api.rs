@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::error::Error as _;
-use std::time::Duration;
 
 use wechatpay_card_client::models::{UpdateUserCardBody, UpdateUserCardRequest};
 use wechatpay_card_client::signing::VerifyError;
@@ -14,6 +13,9 @@ use wechatpay_card_client::{
     Client, ClientBuilder, Error, ErrorKind, RetryPolicy, TransportErrorKind,
 };
 use wechatpay_sandbox::{Faults, Sandbox};
+
+mod common;
+use common::{retries, sandbox_client};
 
 const CARD_ID: &str = "pbLatjvWOibDc5-TBnbUk1pD12o0";
 const CODE: &str = "478515832665";
@@ -69,20 +71,8 @@ async fn sandbox(faults: Faults) -> Sandbox {
 }
 
 fn client(sandbox: &Sandbox, attempts: u32) -> Client {
-    let c = sandbox.credentials();
-    Client::builder()
-        .mchid(&c.mchid)
-        .merchant_serial(&c.merchant_serial)
-        .private_key_pem(c.merchant_private_key_pem.as_ref().unwrap().as_str())
-        .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
-        .base_url(sandbox.base_url())
-        .disable_failover()
-        .retry_policy(
-            RetryPolicy::default()
-                .max_attempts(attempts)
-                .initial_backoff(Duration::from_millis(5))
-                .max_backoff(Duration::from_millis(20)),
-        )
+    sandbox_client(sandbox)
+        .retry_policy(retries(attempts, 5, 20))
         .build()
         .unwrap()
 }

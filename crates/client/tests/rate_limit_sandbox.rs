@@ -6,11 +6,12 @@
 // Tests: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
+use wechatpay_card_client::RateLimiter;
 use wechatpay_card_client::models::{UpdateUserCardBody, UpdateUserCardRequest};
-use wechatpay_card_client::{Client, RateLimiter, RetryPolicy};
 use wechatpay_sandbox::{Faults, Sandbox};
+
+mod common;
+use common::{retries, sandbox_client};
 
 const CARD_ID: &str = "pbLatjvWOibDc5-TBnbUk1pD12o0";
 const CODE: &str = "478515832665";
@@ -28,23 +29,11 @@ async fn the_adaptive_limiter_finds_the_sandbox_limit_and_backs_off_on_429() {
         .start()
         .await
         .unwrap();
-    let c = sandbox.credentials();
     // Not told the limit: it starts at the documented 5/s.
     let limiter = RateLimiter::adaptive(5.0).unwrap();
-    let client = Client::builder()
-        .mchid(&c.mchid)
-        .merchant_serial(&c.merchant_serial)
-        .private_key_pem(c.merchant_private_key_pem.as_ref().unwrap().as_str())
-        .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
-        .base_url(sandbox.base_url())
-        .disable_failover()
+    let client = sandbox_client(&sandbox)
         .rate_limiter(limiter.clone())
-        .retry_policy(
-            RetryPolicy::default()
-                .max_attempts(20)
-                .initial_backoff(Duration::from_millis(5))
-                .max_backoff(Duration::from_millis(50)),
-        )
+        .retry_policy(retries(20, 5, 50))
         .build()
         .unwrap();
 
@@ -96,24 +85,12 @@ async fn the_limiter_waits_for_the_sandbox_retry_after_instead_of_hammering() {
         .start()
         .await
         .unwrap();
-    let c = sandbox.credentials();
     // Fixed far above the limit (it does not slow down on a 429 by itself), retries 5 ms
     // apart: only the Retry-After holds it back.
     let limiter = RateLimiter::fixed(100.0).unwrap();
-    let client = Client::builder()
-        .mchid(&c.mchid)
-        .merchant_serial(&c.merchant_serial)
-        .private_key_pem(c.merchant_private_key_pem.as_ref().unwrap().as_str())
-        .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
-        .base_url(sandbox.base_url())
-        .disable_failover()
+    let client = sandbox_client(&sandbox)
         .rate_limiter(limiter)
-        .retry_policy(
-            RetryPolicy::default()
-                .max_attempts(50)
-                .initial_backoff(Duration::from_millis(5))
-                .max_backoff(Duration::from_millis(5)),
-        )
+        .retry_policy(retries(50, 5, 5))
         .build()
         .unwrap();
     for i in 0..6 {

@@ -12,6 +12,9 @@ use wechatpay_card_client::models::{
 use wechatpay_card_client::{Client, ClientBuilder, ErrorKind, FailoverPolicy, RetryPolicy};
 use wechatpay_sandbox::{Faults, Sandbox};
 
+mod common;
+use common::{retries, sandbox_client};
+
 const CARD_ID: &str = "pbLatjvWOibDc5-TBnbUk1pD12o0";
 const CODE: &str = "478515832665";
 const BRAND: &str = "1004";
@@ -34,22 +37,11 @@ async fn start(faults: Faults) -> Sandbox {
 
 /// A client for `sandbox`: its credentials, no backup host, quick retries.
 fn builder(sandbox: &Sandbox) -> ClientBuilder {
-    let c = sandbox.credentials();
-    Client::builder()
-        .mchid(&c.mchid)
-        .merchant_serial(&c.merchant_serial)
-        .private_key_pem(c.merchant_private_key_pem.as_ref().unwrap().as_str())
-        .wechatpay_public_key_pem(&c.wechatpay_key_id, &c.wechatpay_public_key_pem)
-        .base_url(sandbox.base_url())
-        .disable_failover()
-        .retry_policy(fast_retries(8))
+    sandbox_client(sandbox).retry_policy(fast_retries(8))
 }
 
 fn fast_retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy::default()
-        .max_attempts(attempts)
-        .initial_backoff(Duration::from_millis(5))
-        .max_backoff(Duration::from_millis(20))
+    retries(attempts, 5, 20)
 }
 
 fn request(body: UpdateUserCardBody) -> UpdateUserCardRequest {
