@@ -34,6 +34,10 @@ const USAGE: &str = "usage: cargo xtask <gen [--check] | test>
 const TEST_RUNS: &[(&str, &[&str])] = &[
     ("the workspace, default features", &["test", "--workspace"]),
     (
+        "every benchmark once, in criterion's test mode, so that none rots unnoticed",
+        &["test", "--workspace", "--bench", "*"],
+    ),
+    (
         "wechatpay-signing on the RustCrypto backend alone",
         &[
             "test",
