@@ -24,6 +24,13 @@ mod read_back;
 mod sandbox_cmd;
 mod update;
 
+/// mimalloc rather than the system's allocator: a `bulk` line allocates and frees a few hundred
+/// small blocks (the request, its JSON, headers, the answer), and with mimalloc the process
+/// executes 12% fewer instructions per line outside aws-lc (`scripts/count-instructions.sh`:
+/// 270,957 against 237,851 per line).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// WeChat Pay APIv3 user member cards from the command line: import members, read, list,
 /// update, confirm and invalidate their cards, one at a time or in bulk.
 ///
