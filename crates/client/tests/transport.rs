@@ -501,8 +501,9 @@ async fn nothing_secret_in_logs_or_debug() {
     }
 }
 
-/// A 200 answer carrying `card`, signed now with the WeChat Pay key the client trusts.
-fn signed_card(card: &serde_json::Value) -> &'static [u8] {
+/// The signature headers of an answer carrying `body`, signed now with the WeChat Pay key the
+/// client trusts, each ending with CRLF.
+fn signature_headers(body: &str) -> String {
     use wechatpay_card_client::signing::{PrivateKey, WechatPaySigner};
     let key = PrivateKey::from_pem(include_str!(
         "../../signing/tests/fixtures/wechatpay_key.pem"
@@ -510,18 +511,57 @@ fn signed_card(card: &serde_json::Value) -> &'static [u8] {
     .unwrap();
     let signer =
         WechatPaySigner::new("PUB_KEY_ID_0119000000012026112600000000000001", key).unwrap();
-    let body = card.to_string();
     let signature = signer.sign_response(body.as_bytes()).unwrap();
-    let headers: String = signature
+    signature
         .headers()
         .iter()
         .map(|(name, value)| format!("{name}: {value}\r\n"))
-        .collect();
+        .collect()
+}
+
+/// A 200 answer carrying `card`, signed now with the WeChat Pay key the client trusts.
+fn signed_card(card: &serde_json::Value) -> &'static [u8] {
+    let body = card.to_string();
+    let headers = signature_headers(&body);
     answer(
         "200 OK",
         &format!("{headers}Request-ID: r-1\r\nContent-Type: application/json\r\n"),
         &body,
     )
+}
+
+#[tokio::test]
+async fn an_answer_in_several_chunks_is_read_whole() {
+    // The signature covers the whole body: an answer that arrives in pieces verifies only if
+    // every piece is kept, in order.
+    let body = card().to_string();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\n{}Request-ID: r-1\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+        signature_headers(&body)
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        read_request(&mut stream).await;
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let third = body.len() / 3;
+        for piece in [&body[..third], &body[third..2 * third], &body[2 * third..]] {
+            let chunk = format!("{:x}\r\n{piece}\r\n", piece.len());
+            stream.write_all(chunk.as_bytes()).await.unwrap();
+            stream.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        stream.write_all(b"0\r\n\r\n").await.unwrap();
+        stream.flush().await.unwrap();
+        // Held open until the client has read the end.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let verified = client(&url, 1).execute(request()).await.unwrap();
+    assert_eq!(verified.request_id(), Some("r-1"));
+    assert_eq!(verified.value().openid, "o1");
+    assert!(verified.corrections().is_empty());
 }
 
 /// The card `request()` asks about, as an answer would carry it.
