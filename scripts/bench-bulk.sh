@@ -36,28 +36,16 @@ cards=10000
 cargo build --release --quiet -p wechatpay-card
 bin=$PWD/target/release/wechatpay-card
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+. scripts/lib.sh
+trap 'stop_sandbox; rm -rf "$work"' EXIT
 
-# $cards copies of the page's example card (brand 1004), codes C000000…
-awk -v n="$cards" 'BEGIN {
-  printf "["
-  for (i = 0; i < n; i++) {
-    if (i) printf ","
-    printf "{\"user_card_code\":\"C%06d\",\"card_id\":\"pbLatjvWOibDc5-TBnbUk1pD12o0\",\"openid\":\"obLatjnx9gnqzS4myYGmLZ7LgLBA\",\"brand_id\":\"1004\",\"card_type\":\"NORMAL\",\"phone_number\":\"13800138000\",\"level\":\"L\",\"valid_date_information\":{\"type\":\"PERMANENT\"},\"pickup_time\":\"2020-05-20T13:29:35.120+08:00\",\"user_card_state\":\"EFFECTIVE\",\"create_time\":\"2020-05-20T13:29:35.120+08:00\",\"modify_time\":\"2020-05-20T13:29:35.120+08:00\"}", i
-  }
-  printf "]"
-}' > "$work/cards.json"
-
-# N update lines over the cards, each a new level and an encrypted phone number.
+# $cards cards; N update lines over them, each a new level and an encrypted phone number.
+make_cards "$cards" "$work/cards.json"
 make_input() {
-  awk -v n="$1" -v cards="$cards" 'BEGIN {
-    for (i = 0; i < n; i++)
-      printf "{\"card_id\":\"pbLatjvWOibDc5-TBnbUk1pD12o0\",\"code\":\"C%06d\",\"body\":{\"brand_id\":\"1004\",\"openid\":\"obLatjnx9gnqzS4myYGmLZ7LgLBA\",\"level\":\"L%d\",\"phone_number\":\"139%08d\"}}\n", i % cards, i, i
-  }' > "$2"
+  make_updates "$1" "$cards" "$2" phone
 }
 
-"$bin" sandbox --state-dir "$work/sandbox" --cards "$work/cards.json" > "$work/url" 2> "$work/sandbox.log" &
-for _ in $(seq 100); do [ -s "$work/sandbox/env" ] && break; sleep 0.1; done
+start_sandbox "$work/cards.json"
 set -a; . "$work/sandbox/env"; set +a
 
 # The cryptographic floor of one update, from `openssl speed rsa2048` on this machine: one

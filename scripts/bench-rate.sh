@@ -25,53 +25,16 @@ done
 cargo build --release --quiet -p wechatpay-card
 bin=$PWD/target/release/wechatpay-card
 work=$(mktemp -d)
-sandbox_pid=
-stop_sandbox() {
-  if [ -n "$sandbox_pid" ]; then
-    kill "$sandbox_pid" 2>/dev/null || true
-    wait "$sandbox_pid" 2>/dev/null || true
-    sandbox_pid=
-  fi
-}
+. scripts/lib.sh
 trap 'stop_sandbox; rm -rf "$work"' EXIT
-
-# N copies of the page's example card (brand 1004), codes C000000…
-make_cards() {
-  awk -v n="$1" 'BEGIN {
-    printf "["
-    for (i = 0; i < n; i++) {
-      if (i) printf ","
-      printf "{\"user_card_code\":\"C%06d\",\"card_id\":\"pbLatjvWOibDc5-TBnbUk1pD12o0\",\"openid\":\"obLatjnx9gnqzS4myYGmLZ7LgLBA\",\"brand_id\":\"1004\",\"card_type\":\"NORMAL\",\"level\":\"L\",\"valid_date_information\":{\"type\":\"PERMANENT\"},\"pickup_time\":\"2020-05-20T13:29:35.120+08:00\",\"user_card_state\":\"EFFECTIVE\",\"create_time\":\"2020-05-20T13:29:35.120+08:00\",\"modify_time\":\"2020-05-20T13:29:35.120+08:00\"}", i
-    }
-    printf "]"
-  }' > "$2"
-}
-
-# N update lines, one per card, each a new level.
-make_input() {
-  awk -v n="$1" 'BEGIN {
-    for (i = 0; i < n; i++)
-      printf "{\"card_id\":\"pbLatjvWOibDc5-TBnbUk1pD12o0\",\"code\":\"C%06d\",\"body\":{\"brand_id\":\"1004\",\"openid\":\"obLatjnx9gnqzS4myYGmLZ7LgLBA\",\"level\":\"M%d\"}}\n", i, i
-  }' > "$2"
-}
-
-start_sandbox() {
-  local limit=$1
-  rm -rf "$work/sandbox"
-  "$bin" sandbox --state-dir "$work/sandbox" --cards "$work/cards.json" --rps "$limit" \
-    > "$work/url" 2> "$work/sandbox.log" &
-  sandbox_pid=$!
-  for _ in $(seq 100); do [ -s "$work/sandbox/env" ] && [ -s "$work/url" ] && break; sleep 0.1; done
-  [ -s "$work/sandbox/env" ] || { cat "$work/sandbox.log" >&2; exit 1; }
-}
 
 printf '%-5s %-9s %7s %9s %11s %7s %8s\n' "R" "--rps" "lines" "wall s" "share of R" "429 %" "failed"
 for limit in "${limits[@]}"; do
   lines=$((20 * limit))
   make_cards "$lines" "$work/cards.json"
-  make_input "$lines" "$work/input"
+  make_updates "$lines" "$lines" "$work/input"
   for mode in auto "$limit" off; do
-    start_sandbox "$limit"
+    start_sandbox "$work/cards.json" --rps "$limit"
     rm -f "$work/journal"
     start=$(date +%s.%N)
     (

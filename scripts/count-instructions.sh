@@ -42,27 +42,14 @@ fi
 cargo build --release --quiet -p wechatpay-card
 bin=$PWD/target/release/wechatpay-card
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+. scripts/lib.sh
+trap 'stop_sandbox; rm -rf "$work"' EXIT
 
-# The cards the lines update (brand 1004), codes C000000…
-cards=$n2
-awk -v n="$cards" 'BEGIN {
-  printf "["
-  for (i = 0; i < n; i++) {
-    if (i) printf ","
-    printf "{\"user_card_code\":\"C%06d\",\"card_id\":\"pbLatjvWOibDc5-TBnbUk1pD12o0\",\"openid\":\"obLatjnx9gnqzS4myYGmLZ7LgLBA\",\"brand_id\":\"1004\",\"card_type\":\"NORMAL\",\"phone_number\":\"13800138000\",\"level\":\"L\",\"valid_date_information\":{\"type\":\"PERMANENT\"},\"pickup_time\":\"2020-05-20T13:29:35.120+08:00\",\"user_card_state\":\"EFFECTIVE\",\"create_time\":\"2020-05-20T13:29:35.120+08:00\",\"modify_time\":\"2020-05-20T13:29:35.120+08:00\"}", i
-  }
-  printf "]"
-}' > "$work/cards.json"
+make_cards "$n2" "$work/cards.json"
 for n in "$n1" "$n2"; do
-  awk -v n="$n" 'BEGIN {
-    for (i = 0; i < n; i++)
-      printf "{\"card_id\":\"pbLatjvWOibDc5-TBnbUk1pD12o0\",\"code\":\"C%06d\",\"body\":{\"brand_id\":\"1004\",\"openid\":\"obLatjnx9gnqzS4myYGmLZ7LgLBA\",\"level\":\"L%d\",\"phone_number\":\"139%08d\"}}\n", i, i, i
-  }' > "$work/input.$n"
+  make_updates "$n" "$n2" "$work/input.$n" phone
 done
-
-"$bin" sandbox --state-dir "$work/sandbox" --cards "$work/cards.json" > "$work/url" 2> "$work/sandbox.log" &
-for _ in $(seq 100); do [ -s "$work/sandbox/env" ] && break; sleep 0.1; done
+start_sandbox "$work/cards.json"
 set -a; . "$work/sandbox/env"; set +a
 
 # Prints "AWSLC OTHER": the instructions BIN executes for a bulk of N lines.
