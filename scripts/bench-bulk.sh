@@ -33,11 +33,7 @@ if [ -n "$compare" ] && [ ! -x "$compare" ]; then
 fi
 cards=10000
 
-cargo build --release --quiet -p wechatpay-card
-bin=$PWD/target/release/wechatpay-card
-work=$(mktemp -d)
 . scripts/lib.sh
-trap 'stop_sandbox; rm -rf "$work"' EXIT
 
 # $cards cards; N update lines over them, each a new level and an encrypted phone number.
 make_cards "$cards" "$work/cards.json"

@@ -22,11 +22,7 @@ for tool in curl jq; do
   command -v "$tool" >/dev/null || { echo "bench-rate.sh: $tool is needed" >&2; exit 2; }
 done
 
-cargo build --release --quiet -p wechatpay-card
-bin=$PWD/target/release/wechatpay-card
-work=$(mktemp -d)
 . scripts/lib.sh
-trap 'stop_sandbox; rm -rf "$work"' EXIT
 
 printf '%-5s %-9s %7s %9s %11s %7s %8s\n' "R" "--rps" "lines" "wall s" "share of R" "429 %" "failed"
 for limit in "${limits[@]}"; do

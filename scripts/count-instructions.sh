@@ -39,11 +39,7 @@ if [ -n "$compare" ] && [ ! -x "$compare" ]; then
   exit 2
 fi
 
-cargo build --release --quiet -p wechatpay-card
-bin=$PWD/target/release/wechatpay-card
-work=$(mktemp -d)
 . scripts/lib.sh
-trap 'stop_sandbox; rm -rf "$work"' EXIT
 
 make_cards "$n2" "$work/cards.json"
 for n in "$n1" "$n2"; do

@@ -1,6 +1,12 @@
-# Shared by the benchmark scripts (sourced, not run): the cards and update lines they send, and
-# a sandbox to send them to. Each script sets `bin` (the wechatpay-card binary) and `work` (its
-# temporary directory) before using these.
+# Shared by the benchmark scripts, sourced from the repository's root once their arguments are
+# checked: builds the release binary (`bin`), makes a temporary directory (`work`, removed on
+# exit with the sandbox stopped), and gives the cards and update lines they send and a sandbox to
+# send them to.
+
+cargo build --release --quiet -p wechatpay-card
+bin=$PWD/target/release/wechatpay-card
+work=$(mktemp -d)
+trap 'stop_sandbox; rm -rf "$work"' EXIT
 
 # make_cards N FILE: N copies of the page's example card (brand 1004), codes C000000…, as the
 # sandbox's --cards file.

@@ -11,7 +11,7 @@ use wechatpay_signing::{
 };
 use zeroize::Zeroizing;
 
-use crate::client::{Client, Inner};
+use crate::client::{BaseUrl, Client, Inner};
 use crate::error::ConfigError;
 use crate::failover::{FailoverPolicy, HostSelector};
 use crate::rate_limit::RateLimiter;
@@ -605,20 +605,14 @@ impl ClientBuilder {
 
         const BASE: &str = "the base URL (WECHATPAY_BASE_URL)";
         const BACKUP: &str = "the backup base URL (WECHATPAY_BACKUP_BASE_URL)";
-        let base_url = check_url(BASE, &self.base_url)?;
-        let backup_base_url = match &self.backup_base_url {
-            Backup::Url(url) => Some(check_url(BACKUP, url)?),
-            Backup::Default if base_url == DEFAULT_BASE_URL => {
-                Some(DEFAULT_BACKUP_BASE_URL.to_string())
+        let base = BaseUrl::new(BASE, &self.base_url)?;
+        let backup = match &self.backup_base_url {
+            Backup::Url(url) => Some(BaseUrl::new(BACKUP, url)?),
+            Backup::Default if base.text == DEFAULT_BASE_URL => {
+                Some(BaseUrl::new(BACKUP, DEFAULT_BACKUP_BASE_URL)?)
             }
             Backup::Default | Backup::Disabled => None,
         };
-        // Parsed once: each request's URL is the request-target joined to them.
-        let base = parse_url(BASE, &base_url)?;
-        let backup_base = backup_base_url
-            .as_deref()
-            .map(|url| parse_url(BACKUP, url))
-            .transpose()?;
         for (what, d) in [
             ("the attempt timeout", self.attempt_timeout),
             ("the call timeout", self.call_timeout),
@@ -650,11 +644,9 @@ impl ClientBuilder {
                 signer,
                 keys,
                 verifier,
-                hosts: HostSelector::new(self.failover, backup_base_url.is_some()),
-                base_url,
-                backup_base_url,
+                hosts: HostSelector::new(self.failover, backup.is_some()),
                 base,
-                backup_base,
+                backup,
                 retry: self.retry,
                 attempt_timeout: self.attempt_timeout,
                 call_timeout: self.call_timeout,
@@ -747,12 +739,16 @@ fn check_url(what: &str, url: &str) -> Result<String, ConfigError> {
     Ok(trimmed.to_string())
 }
 
-/// `url` (already checked by [`check_url`]) parsed, e.g. its host a valid host name.
-fn parse_url(what: &str, url: &str) -> Result<reqwest::Url, ConfigError> {
-    reqwest::Url::parse(url).map_err(|e| ConfigError::Invalid {
-        what: what.to_string(),
-        reason: format!("{url:?} is not a URL: {e}"),
-    })
+impl BaseUrl {
+    /// `url` checked by [`check_url`], then parsed (its host a valid host name, say).
+    fn new(what: &str, url: &str) -> Result<Self, ConfigError> {
+        let text = check_url(what, url)?;
+        let url = reqwest::Url::parse(&text).map_err(|e| ConfigError::Invalid {
+            what: what.to_string(),
+            reason: format!("{text:?} is not a URL: {e}"),
+        })?;
+        Ok(Self { text, url })
+    }
 }
 
 #[cfg(test)]
@@ -790,15 +786,15 @@ mod tests {
         ] {
             // check_url lets some through (no '/', '?'...); the parse at build refuses them all,
             // rather than the first request failing.
-            let checked = check_url("the base URL", bad);
-            let error = checked
-                .and_then(|url| parse_url("the base URL", &url))
+            let error = BaseUrl::new("the base URL", bad)
                 .err()
                 .unwrap_or_else(|| panic!("{bad} accepted"));
             let text = error.to_string();
             assert!(text.contains("the base URL"), "{text}");
         }
-        assert!(parse_url("u", "http://127.0.0.1:8080").is_ok());
-        assert!(parse_url("u", "https://api.mch.weixin.qq.com").is_ok());
+        let base = BaseUrl::new("u", "http://127.0.0.1:8080/").unwrap();
+        assert_eq!(base.text, "http://127.0.0.1:8080");
+        assert_eq!(base.url.as_str(), "http://127.0.0.1:8080/");
+        assert!(BaseUrl::new("u", "https://api.mch.weixin.qq.com").is_ok());
     }
 }

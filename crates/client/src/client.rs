@@ -33,18 +33,21 @@ pub struct Client {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// A base URL as configured (scheme, host and port, no trailing slash: what errors and
+/// [`Verified::base_url`] name), and parsed once (each request's URL is its target joined to it).
+pub(crate) struct BaseUrl {
+    pub(crate) text: String,
+    pub(crate) url: reqwest::Url,
+}
+
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) signer: MerchantSigner,
     pub(crate) keys: WechatPayKeySet,
     pub(crate) verifier: ResponseVerifier,
     pub(crate) hosts: HostSelector,
-    pub(crate) base_url: String,
-    pub(crate) backup_base_url: Option<String>,
-    /// `base_url` parsed.
-    pub(crate) base: reqwest::Url,
-    /// `backup_base_url` parsed.
-    pub(crate) backup_base: Option<reqwest::Url>,
+    pub(crate) base: BaseUrl,
+    pub(crate) backup: Option<BaseUrl>,
     pub(crate) retry: RetryPolicy,
     pub(crate) attempt_timeout: Duration,
     pub(crate) call_timeout: Duration,
@@ -59,8 +62,8 @@ impl std::fmt::Debug for Client {
             .field("mchid", &inner.signer.mchid())
             .field("merchant_serial", &inner.signer.serial())
             .field("wechatpay_keys", &inner.keys.ids())
-            .field("base_url", &inner.base_url)
-            .field("backup_base_url", &inner.backup_base_url)
+            .field("base_url", &inner.base.text)
+            .field("backup_base_url", &inner.backup.as_ref().map(|b| &b.text))
             .field("retry", &inner.retry)
             .finish_non_exhaustive()
     }
@@ -392,10 +395,11 @@ impl Client {
             }
             let now = Instant::now();
             let host = inner.hosts.pick(now);
-            let (base_url, base) = match (host, &inner.backup_base_url, &inner.backup_base) {
-                (Host::Backup, Some(backup_url), Some(backup)) => (backup_url.as_str(), backup),
-                _ => (inner.base_url.as_str(), &inner.base),
+            let base = match (host, &inner.backup) {
+                (Host::Backup, Some(backup)) => backup,
+                _ => &inner.base,
             };
+            let base_url = base.text.as_str();
             let budget = inner
                 .attempt_timeout
                 .min(deadline.saturating_duration_since(now));
@@ -408,7 +412,7 @@ impl Client {
                 latency_ms = field::Empty,
             );
             let attempt_started = Instant::now();
-            let outcome = tokio::time::timeout(budget, self.attempt(base_url, base, prepared))
+            let outcome = tokio::time::timeout(budget, self.attempt(base, prepared))
                 .instrument(span.clone())
                 .await;
             span.record("latency_ms", attempt_started.elapsed().as_millis() as u64);
@@ -478,11 +482,11 @@ impl Client {
     fn report_host(&self, host: Host, outcome: HostOutcome) {
         match self.inner.hosts.report(host, outcome, Instant::now()) {
             Some(Host::Backup) => tracing::warn!(
-                backup = self.inner.backup_base_url.as_deref(),
+                backup = self.inner.backup.as_ref().map(|b| b.text.as_str()),
                 "the primary host keeps failing: requests move to the backup host"
             ),
             Some(Host::Primary) => {
-                tracing::warn!(primary = %self.inner.base_url, "the primary host answers again: requests move back")
+                tracing::warn!(primary = %self.inner.base.text, "the primary host answers again: requests move back")
             }
             None => {}
         }
@@ -521,11 +525,11 @@ impl Client {
     /// One attempt: sign, send, read the answer with a bound.
     async fn attempt<E: Endpoint>(
         &self,
-        base_url: &str,
-        base: &reqwest::Url,
+        base: &BaseUrl,
         prepared: &Prepared<E>,
     ) -> Result<RawResponse, Error> {
         let inner = &self.inner;
+        let base_url = base.text.as_str();
         let authorization = inner
             .signer
             .authorization(E::METHOD, &prepared.target, &prepared.body)
@@ -538,7 +542,7 @@ impl Client {
         })?;
         // The target is path-absolute and the base has no path: the join is the base's scheme,
         // host and port, then the target, without parsing the host again for every request.
-        let url = base.join(&prepared.target).map_err(|e| {
+        let url = base.url.join(&prepared.target).map_err(|e| {
             Error::internal("the request-target does not make a URL", Some(Box::new(e)))
         })?;
         let mut builder = inner
@@ -707,12 +711,12 @@ impl Client {
 
     /// The primary base URL.
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        &self.inner.base.text
     }
 
     /// The backup base URL, if failover is on.
     pub fn backup_base_url(&self) -> Option<&str> {
-        self.inner.backup_base_url.as_deref()
+        self.inner.backup.as_ref().map(|b| b.text.as_str())
     }
 }
 
